@@ -1,0 +1,22 @@
+"""tsvae: synthetic multivariate time series with sequence VAEs, and the tests that check them.
+
+Examples
+--------
+>>> import tsvae
+>>> sorted(tsvae.generation.SAMPLERS)
+['aggregate', 'noisy_posterior', 'posterior', 'prior']
+"""
+
+from tsvae import datasets, generation
+from tsvae._version import __version__
+from tsvae.estimator import TimeSeriesVAE
+from tsvae.generation.generate import generate_new_data, generate_series
+
+__all__ = [
+    "TimeSeriesVAE",
+    "__version__",
+    "datasets",
+    "generate_new_data",
+    "generate_series",
+    "generation",
+]

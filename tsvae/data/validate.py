@@ -1,0 +1,300 @@
+"""Check a user's frame (or window array) and turn it into one contiguous float32 array.
+
+Nothing the user passes is modified: every array returned here is a fresh copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+MISSING_POLICIES = ("error", "interpolate", "ffill", "drop")
+
+
+@dataclass
+class SeriesData:
+    """A validated frame: one contiguous ``[T, F]`` float32 array plus where each series lies.
+
+    Attributes
+    ----------
+    values : numpy.ndarray
+        All series stacked in time order, shape ``(T, F)``, float32, C-contiguous.
+    bounds : list of (int, int)
+        ``(start, stop)`` rows of each series in ``values``.
+    series_ids : list
+        The ``id_col`` value of each series (``[None]`` for a single series).
+    columns : list of str
+        Feature names in the user's order.
+    time_index : list of pandas.Index
+        Each series' time index (DatetimeIndex, or a RangeIndex when the data had no dates).
+    freq : str or None
+        Inferred frequency of a DatetimeIndex (``None`` when irregular or absent).
+    """
+
+    values: np.ndarray
+    bounds: list[tuple[int, int]]
+    series_ids: list
+    columns: list[str]
+    time_index: list[pd.Index] = field(default_factory=list)
+    freq: str | None = None
+
+
+def _check_missing_policy(missing: str) -> None:
+    if missing not in MISSING_POLICIES:
+        raise ValueError(
+            f"missing={missing!r} is not a known policy; use one of {list(MISSING_POLICIES)}."
+        )
+
+
+def _numeric_columns(frame: pd.DataFrame, columns, exclude: set) -> list:
+    if columns is None:
+        candidates = [c for c in frame.columns if c not in exclude]
+        if not candidates:
+            raise ValueError("The frame has no feature columns; pass a frame with numeric columns.")
+        bad = [c for c in candidates if not _is_numeric(frame[c])]
+        if len(bad) == len(candidates):
+            raise ValueError(
+                f"The frame has no numeric columns (found {candidates!r}); convert them to "
+                "numbers or pass a frame with numeric columns."
+            )
+        if bad:
+            raise TypeError(
+                f"Column {bad[0]!r} is not numeric (dtype {frame[bad[0]].dtype}); choose the "
+                f"feature columns with columns=[...] (numeric columns: "
+                f"{[c for c in candidates if c not in bad]!r}), or set time_col/id_col."
+            )
+        return candidates
+    if isinstance(columns, str):
+        columns = [columns]
+    columns = list(columns)
+    if not columns:
+        raise ValueError("columns=[] selects nothing; pass at least one numeric column name.")
+    if len(set(columns)) != len(columns):
+        raise ValueError(f"columns={columns!r} repeats a name; list each column once.")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"Column {missing[0]!r} is not in the frame; available columns: {list(frame.columns)!r}."
+        )
+    clash = [c for c in columns if c in exclude]
+    if clash:
+        raise ValueError(f"Column {clash[0]!r} is the time or id column; it cannot be a feature.")
+    for c in columns:
+        if not _is_numeric(frame[c]):
+            raise TypeError(
+                f"Column {c!r} is not numeric (dtype {frame[c].dtype}); convert it to numbers "
+                "or leave it out of columns=."
+            )
+    return columns
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_complex_dtype(
+        series.dtype
+    )
+
+
+def _fill_missing(frame: pd.DataFrame, missing: str, label: str) -> pd.DataFrame:
+    """Apply the missing-value policy to one series' feature frame (a copy)."""
+    nan_mask = frame.isna()
+    if not nan_mask.to_numpy().any():
+        return frame
+    if missing == "error":
+        col = nan_mask.any().idxmax()
+        row = nan_mask[col].to_numpy().argmax()
+        raise ValueError(
+            f"Column {col!r}{label} has {int(nan_mask[col].sum())} missing value(s) (first at "
+            f"row {frame.index[row]!r}); pass missing='interpolate', 'ffill' or 'drop', or fill "
+            "them first."
+        )
+    if missing == "drop":
+        return frame.dropna()
+    if missing == "interpolate":
+        filled = frame.interpolate(method="linear", limit_direction="both")
+    else:
+        filled = frame.ffill().bfill()
+    empty = [c for c in filled.columns if filled[c].isna().all()]
+    if empty:
+        raise ValueError(
+            f"Column {empty[0]!r}{label} has no values at all; leave it out with columns=[...]."
+        )
+    return filled
+
+
+def _check_time_order(index: pd.Index, label: str) -> None:
+    if index.has_duplicates:
+        dup = index[index.duplicated()][0]
+        raise ValueError(
+            f"Duplicate timestamp {dup!r}{label}; aggregate or drop duplicates before fitting."
+        )
+    if not index.is_monotonic_increasing:
+        raise ValueError(
+            f"Timestamps{label} are not sorted in increasing order; sort the frame by time "
+            "(df.sort_index() or df.sort_values(time_col)) before fitting."
+        )
+
+
+def validate_frame(
+    frame: pd.DataFrame,
+    *,
+    columns=None,
+    time_col: str | None = None,
+    id_col: str | None = None,
+    missing: str = "error",
+    min_length: int = 1,
+) -> SeriesData:
+    """Validate a wide (or long/panel, with ``id_col``) frame and copy it into float32.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per time step; a DatetimeIndex, a ``time_col`` or a plain index.
+    columns : list of str, optional
+        Feature columns; default all columns but ``time_col`` and ``id_col``.
+    time_col, id_col : str, optional
+        Column holding timestamps; column identifying each series in a panel.
+    missing : {"error", "interpolate", "ffill", "drop"}
+        What to do with NaN. Infinite values are always an error.
+    min_length : int
+        Rows each series needs (``n_past + n_future``).
+
+    Returns
+    -------
+    SeriesData
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> data = validate_frame(pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [0, 1, 0]}))
+    >>> data.values.shape, data.columns
+    ((3, 2), ['a', 'b'])
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(
+            f"Expected a pandas DataFrame (or a 3-D window array), got {type(frame).__name__}."
+        )
+    _check_missing_policy(missing)
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise ValueError("The frame is empty; pass a frame with rows and numeric columns.")
+    if not frame.columns.is_unique:
+        dup = frame.columns[frame.columns.duplicated()][0]
+        raise ValueError(f"Column name {dup!r} appears twice; give every column a unique name.")
+    for name, arg in (("time_col", time_col), ("id_col", id_col)):
+        if arg is not None and arg not in frame.columns:
+            raise ValueError(
+                f"{name}={arg!r} is not a column of the frame; columns: {list(frame.columns)!r}."
+            )
+    if time_col is not None and time_col == id_col:
+        raise ValueError("time_col and id_col must be different columns.")
+    exclude = {c for c in (time_col, id_col) if c is not None}
+    features = _numeric_columns(frame, columns, exclude)
+
+    groups: list[tuple[object, pd.DataFrame]]
+    if id_col is None:
+        groups = [(None, frame)]
+    else:
+        if frame[id_col].isna().any():
+            raise ValueError(f"id_col {id_col!r} has missing values; every row needs a series id.")
+        groups = list(frame.groupby(id_col, sort=False))
+
+    parts, bounds, ids, indexes = [], [], [], []
+    start = 0
+    for series_id, group in groups:
+        label = "" if series_id is None else f" of series {series_id!r}"
+        if time_col is not None:
+            try:
+                index = pd.DatetimeIndex(pd.to_datetime(group[time_col]))
+            except (ValueError, TypeError) as err:
+                raise ValueError(
+                    f"time_col {time_col!r}{label} cannot be read as dates ({err}); pass "
+                    "parseable timestamps."
+                ) from None
+            if index.hasnans:
+                raise ValueError(f"time_col {time_col!r}{label} has missing timestamps.")
+        else:
+            index = group.index
+        if isinstance(index, pd.DatetimeIndex) or time_col is not None:
+            _check_time_order(index, label)
+        sub = group[features].copy()
+        sub.index = index
+        values = sub.to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.isinf(values).any():
+            row, col = np.argwhere(np.isinf(values))[0]
+            raise ValueError(
+                f"Column {features[col]!r}{label} has an infinite value at row {index[row]!r}; "
+                "replace infinite values (e.g. with NaN and a missing= policy) before fitting."
+            )
+        sub = _fill_missing(sub, missing, label)
+        if len(sub) < min_length:
+            raise ValueError(
+                f"Series{label} has {len(sub)} usable row(s) but a window needs {min_length} "
+                f"(n_past + n_future); pass at least {min_length} rows or shorten n_past."
+            )
+        if not isinstance(sub.index, pd.DatetimeIndex):
+            sub.index = pd.RangeIndex(len(sub))
+        parts.append(sub.to_numpy(dtype=np.float32))
+        bounds.append((start, start + len(sub)))
+        start += len(sub)
+        ids.append(series_id)
+        indexes.append(sub.index)
+
+    values = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+    values = np.ascontiguousarray(values, dtype=np.float32)
+    if np.shares_memory(values, frame.values):
+        values = values.copy()
+    return SeriesData(
+        values=values,
+        bounds=bounds,
+        series_ids=ids,
+        columns=[str(c) for c in features],
+        time_index=indexes,
+        freq=_infer_freq(indexes[0]),
+    )
+
+
+def _infer_freq(index: pd.Index) -> str | None:
+    if not isinstance(index, pd.DatetimeIndex) or len(index) < 3:
+        return None
+    if index.freqstr is not None:
+        return index.freqstr
+    try:
+        return pd.infer_freq(index)
+    except (TypeError, ValueError):
+        return None
+
+
+def validate_windows(windows, *, window_length: int | None = None) -> np.ndarray:
+    """Check a 3-D array of ready-made windows ``(n_windows, length, n_features)``.
+
+    Returns a float32, C-contiguous copy. NaN and infinite values are errors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> validate_windows(np.zeros((4, 24, 2)), window_length=24).shape
+    (4, 24, 2)
+    """
+    try:
+        array = np.array(windows, dtype=np.float32, copy=True)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"Windows must be a numeric array, could not convert: {err}") from None
+    if array.ndim != 3:
+        raise ValueError(
+            f"Windows must be 3-D (n_windows, length, n_features), got shape {array.shape}."
+        )
+    if min(array.shape) == 0:
+        raise ValueError(f"Windows array is empty (shape {array.shape}).")
+    if window_length is not None and array.shape[1] != window_length:
+        raise ValueError(
+            f"Windows have {array.shape[1]} steps but the model needs {window_length} "
+            "(n_past + n_future); cut them to that length or change n_past/n_future."
+        )
+    if not np.isfinite(array).all():
+        bad = np.argwhere(~np.isfinite(array))[0]
+        raise ValueError(
+            f"Windows contain NaN or infinite values (first at window {bad[0]}, step {bad[1]}, "
+            f"feature {bad[2]}); fill or drop them first."
+        )
+    return np.ascontiguousarray(array)

@@ -1,0 +1,379 @@
+"""``TimeSeriesVAE``: the user-facing estimator (fit, generate, encode, reconstruct, save, load)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator
+
+from tsvae.data.datamodule import WindowDataModule
+from tsvae.data.long_format import frame_to_windows, is_long_format, windows_to_frame
+from tsvae.data.scaling import make_scaler
+from tsvae.data.validate import MISSING_POLICIES, validate_frame, validate_windows
+from tsvae.data.windows import sliding_windows, split_window_starts
+from tsvae.generation.samplers import AggregateSampler, Latents
+from tsvae.model.lightning import VAELightningModule
+from tsvae.model.vae import SequenceVAE
+from tsvae.nn import ARCHITECTURES
+from tsvae.training import build_trainer
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingLatents:
+    """What ``fit`` keeps of the training windows: their posteriors, not the windows.
+
+    ``contexts`` (conditional models only) are the context-encoder vectors of each window's
+    past; ``series`` is the position of each window's series in ``series_ids_``.
+    """
+
+    latents: Latents
+    series: np.ndarray
+    contexts: np.ndarray | None = None
+
+
+class TimeSeriesVAE(BaseEstimator):
+    """Sequence VAE for synthetic multivariate time series.
+
+    Parameters
+    ----------
+    n_past : int
+        Steps the encoder reads (the window length when ``n_future == 0``).
+    n_future : int
+        0 for an unconditional window model; > 0 for a conditional VAE that generates the
+        next ``n_future`` steps after a past of ``n_past`` steps.
+    architecture : {"lstm", "conv"}
+        Encoder/decoder family.
+    latent_dim, hidden_size, num_layers : int
+        Network sizes.
+    alpha, beta : float
+        Loss ``alpha * reconstruction + beta * KL``.
+    kl_warmup_epochs : int
+        Ramp beta linearly from 0 over this many epochs (0: no warm-up).
+    scaler : {"minmax", "standard"}
+        Per-column scaling, fitted on the training rows only and inverted on output.
+    stride : int
+        Step between training window starts.
+    val_fraction : float
+        Share of each series' rows (its end) held out for validation and early stopping.
+    batch_size, learning_rate, max_epochs : training settings.
+    max_time : float, optional
+        Wall-clock training limit in seconds.
+    early_stopping_patience : int or None
+        Epochs without validation improvement before stopping; None disables.
+    missing : {"error", "interpolate", "ffill", "drop"}
+        What ``fit`` does with NaN.
+    aggregate_components : int, optional
+        Mixture components of the ``aggregate`` sampler (default: chosen by BIC).
+    random_state : int, optional
+        Seed of weights, shuffling and the aggregate fit: same seed, same model on CPU.
+    progress_bar : bool
+        Show Lightning's progress bar during training.
+    trainer_kwargs : dict, optional
+        Passed to ``pytorch_lightning.Trainer`` unchanged (accelerator, devices, strategy...).
+
+    Examples
+    --------
+    >>> import tsvae
+    >>> X = tsvae.datasets.make_sines(64, length=12, n_features=2, random_state=0)
+    >>> model = TimeSeriesVAE(n_past=12, latent_dim=2, hidden_size=8, max_epochs=1,
+    ...                       progress_bar=False, random_state=0,
+    ...                       trainer_kwargs={"accelerator": "cpu"}).fit(X)
+    >>> model.generate(3, as_array=True, random_state=0).shape
+    (3, 12, 2)
+    """
+
+    def __init__(
+        self,
+        n_past: int = 24,
+        n_future: int = 0,
+        architecture: str = "lstm",
+        latent_dim: int = 8,
+        hidden_size: int = 64,
+        num_layers: int = 1,
+        alpha: float = 1.0,
+        beta: float = 1.0,
+        kl_warmup_epochs: int = 0,
+        scaler: str = "minmax",
+        stride: int = 1,
+        val_fraction: float = 0.1,
+        batch_size: int = 128,
+        learning_rate: float = 1e-3,
+        max_epochs: int = 30,
+        max_time: float | None = None,
+        early_stopping_patience: int | None = 5,
+        missing: str = "error",
+        aggregate_components: int | None = None,
+        random_state: int | None = None,
+        progress_bar: bool = True,
+        trainer_kwargs: dict | None = None,
+    ) -> None:
+        self.n_past = n_past
+        self.n_future = n_future
+        self.architecture = architecture
+        self.latent_dim = latent_dim
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.alpha = alpha
+        self.beta = beta
+        self.kl_warmup_epochs = kl_warmup_epochs
+        self.scaler = scaler
+        self.stride = stride
+        self.val_fraction = val_fraction
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.max_time = max_time
+        self.early_stopping_patience = early_stopping_patience
+        self.missing = missing
+        self.aggregate_components = aggregate_components
+        self.random_state = random_state
+        self.progress_bar = progress_bar
+        self.trainer_kwargs = trainer_kwargs
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self) -> None:
+        for name in ("n_past", "latent_dim", "hidden_size", "num_layers", "stride",
+                     "batch_size", "max_epochs"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        if not isinstance(self.n_future, (int, np.integer)) or self.n_future < 0:
+            raise ValueError(f"n_future must be an integer >= 0, got {self.n_future!r}.")
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture={self.architecture!r} is not known; use one of "
+                             f"{sorted(ARCHITECTURES)}.")
+        if self.missing not in MISSING_POLICIES:
+            raise ValueError(f"missing={self.missing!r} is not known; use one of "
+                             f"{list(MISSING_POLICIES)}.")
+        for name in ("alpha", "learning_rate"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive finite number, got {value!r}.")
+        if not (np.isfinite(self.beta) and self.beta >= 0):
+            raise ValueError(f"beta must be a finite number >= 0, got {self.beta!r}.")
+        make_scaler(self.scaler)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "vae_"):
+            raise RuntimeError(
+                "This TimeSeriesVAE is not fitted yet; call fit(data) or TimeSeriesVAE.load(path)."
+            )
+
+    @property
+    def window_length(self) -> int:
+        """Steps in one training window: ``n_past + n_future``."""
+        return self.n_past + self.n_future
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data, columns=None, time_col: str | None = None, id_col: str | None = None
+            ) -> TimeSeriesVAE:
+        """Train on a DataFrame (one or several series) or a 3-D array of windows.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame or numpy.ndarray
+            A frame with one row per time step (DatetimeIndex, ``time_col`` or plain index),
+            or ready-made windows ``(n_windows, n_past + n_future, n_features)``.
+        columns : list of str, optional
+            Feature columns (default: every column but ``time_col``/``id_col``).
+        time_col, id_col : str, optional
+            Timestamp column; series identifier for long/panel frames.
+
+        Returns
+        -------
+        TimeSeriesVAE
+            ``self``, fitted.
+        """
+        self._check_params()
+        length = self.window_length
+        if isinstance(data, pd.DataFrame):
+            series = validate_frame(data, columns=columns, time_col=time_col, id_col=id_col,
+                                    missing=self.missing, min_length=length)
+            values, bounds = series.values, series.bounds
+            stride = self.stride
+            self.columns_ = series.columns
+            self.series_ids_ = series.series_ids
+            self.freq_ = series.freq
+            self.index_name_ = series.time_index[0].name
+            self.last_index_ = [index[-1] for index in series.time_index]
+        elif isinstance(data, np.ndarray) or hasattr(data, "__array__"):
+            if columns is not None or time_col is not None or id_col is not None:
+                raise ValueError("columns, time_col and id_col apply to DataFrames, not arrays.")
+            windows = validate_windows(data, window_length=length)
+            values = windows.reshape(-1, windows.shape[2])
+            bounds = [(0, len(values))]
+            stride = length  # ready-made windows: one per block of `length` rows
+            self.columns_ = [f"feature_{j}" for j in range(windows.shape[2])]
+            self.series_ids_ = [None]
+            self.freq_ = None
+            self.index_name_ = None
+            self.last_index_ = [None]
+        else:
+            raise TypeError(f"fit expects a pandas DataFrame or a 3-D numpy array, got "
+                            f"{type(data).__name__}.")
+        self.time_col_, self.id_col_ = time_col, id_col
+        self.n_features_ = len(self.columns_)
+
+        if stride == length and len(bounds) == 1 and not isinstance(data, pd.DataFrame):
+            # Ready-made windows are independent: hold out the last windows, not rows.
+            n_windows = len(values) // length
+            n_val = int(round(n_windows * self.val_fraction)) if n_windows > 1 else 0
+            split = split_window_starts([(0, (n_windows - n_val) * length)], length,
+                                        stride=length, val_fraction=0.0)
+            split.val_starts = np.arange(n_windows - n_val, n_windows, dtype=np.int64) * length
+        else:
+            split = split_window_starts(bounds, length, stride=stride,
+                                        val_fraction=self.val_fraction)
+        self.scaler_ = make_scaler(self.scaler).fit([values[a:b] for a, b in split.train_bounds])
+        self.scaler_.transform(values, inplace=True)  # values is our own copy
+        # The last n_past scaled rows of each series: where generate_series continues from.
+        self.tails_ = ([values[b - self.n_past:b].copy() for _, b in bounds]
+                       if isinstance(data, pd.DataFrame) else None)
+
+        seed = self.random_state
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy % (2**31))
+        self.seed_ = int(seed)
+        datamodule = WindowDataModule(values, split.train_starts, split.val_starts, length,
+                                      batch_size=self.batch_size, seed=self.seed_)
+        trainer = build_trainer(
+            max_epochs=self.max_epochs, max_time=self.max_time,
+            patience=self.early_stopping_patience, has_validation=len(split.val_starts) > 0,
+            progress_bar=self.progress_bar, trainer_kwargs=self.trainer_kwargs,
+        )
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed_)
+            vae = self._build_vae()
+            module = VAELightningModule(vae, alpha=self.alpha, beta=self.beta,
+                                        kl_warmup_epochs=self.kl_warmup_epochs,
+                                        learning_rate=self.learning_rate)
+            trainer.fit(module, datamodule=datamodule)
+        self.vae_ = vae.cpu().eval()
+        self.n_epochs_ = int(trainer.current_epoch)
+        self.history_ = {k: float(v) for k, v in trainer.callback_metrics.items()}
+
+        self.train_latents_ = self._encode_training(datamodule.train_set, bounds)
+        self.aggregate_sampler_ = AggregateSampler(
+            self.aggregate_components, random_state=self.seed_
+        ).fit(self.train_latents_.latents)
+        return self
+
+    def _build_vae(self) -> SequenceVAE:
+        return SequenceVAE(self.n_features_, self.n_past, self.n_future,
+                           architecture=self.architecture, latent_dim=self.latent_dim,
+                           hidden_size=self.hidden_size, num_layers=self.num_layers)
+
+    def _encode_training(self, dataset, bounds, batch_size: int = 4096) -> TrainingLatents:
+        mus, log_vars, contexts = [], [], []
+        with torch.inference_mode():
+            for first in range(0, len(dataset), batch_size):
+                batch = dataset.__getitems__(list(range(first, min(first + batch_size,
+                                                                    len(dataset)))))
+                mu, log_var = self.vae_.encode(batch)
+                mus.append(mu.numpy())
+                log_vars.append(log_var.numpy())
+                if self.n_future:
+                    contexts.append(self.vae_.context(batch[:, : self.n_past]).numpy())
+        starts = dataset.starts.numpy()
+        series = np.searchsorted(np.array([b for _, b in bounds]), starts, side="right")
+        return TrainingLatents(
+            Latents(np.concatenate(mus), np.concatenate(log_vars)),
+            series.astype(np.int64),
+            np.concatenate(contexts) if contexts else None,
+        )
+
+    # ------------------------------------------------------------------ windows in and out
+    def scaled_windows(self, x, *, length: int | None = None) -> np.ndarray:
+        """Turn user windows or a series frame into scaled windows ``(N, length, F)``.
+
+        ``x`` may be a 3-D array or long frame (``sample``, ``step``, features) in original
+        units, or a series frame with the model's columns (windowed with stride 1).
+        """
+        self._check_fitted()
+        length = self.window_length if length is None else length
+        if isinstance(x, pd.DataFrame) and is_long_format(x):
+            windows = frame_to_windows(x, self.columns_)
+        elif isinstance(x, pd.DataFrame):
+            missing = [c for c in self.columns_ if c not in x.columns]
+            if missing:
+                raise ValueError(f"Column {missing[0]!r} the model was fitted on is missing; "
+                                 f"the frame needs columns {self.columns_!r}.")
+            series = validate_frame(x, columns=self.columns_, missing="error",
+                                    min_length=length)
+            windows = np.concatenate(
+                [sliding_windows(series.values[a:b], length) for a, b in series.bounds]
+            )
+        else:
+            windows = x
+        windows = validate_windows(windows, window_length=length)
+        if windows.shape[2] != self.n_features_:
+            raise ValueError(f"Windows have {windows.shape[2]} features but the model was "
+                             f"fitted on {self.n_features_} ({self.columns_!r}).")
+        return self.scaler_.transform(windows, inplace=True)
+
+    def _to_output(self, scaled: np.ndarray, as_array: bool, extra: dict | None = None):
+        windows = self.scaler_.inverse_transform(scaled)
+        if as_array:
+            return windows
+        return windows_to_frame(windows, self.columns_, extra=extra)
+
+    # ------------------------------------------------------------------ public API
+    def encode(self, x) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior ``(mu, log_var)`` of real windows (see :meth:`scaled_windows` for ``x``).
+
+        Returns
+        -------
+        mu, log_var : numpy.ndarray
+            Arrays of shape ``(N, latent_dim)``.
+        """
+        windows = torch.from_numpy(self.scaled_windows(x))
+        with torch.inference_mode():
+            mu, log_var = self.vae_.encode(windows)
+        return mu.numpy(), log_var.numpy()
+
+    def reconstruct(self, x, *, as_array: bool = False):
+        """Decode the posterior mean of real windows, in original units."""
+        windows = torch.from_numpy(self.scaled_windows(x))
+        with torch.inference_mode():
+            mu, _ = self.vae_.encode(windows)
+            past = windows[:, : self.n_past] if self.n_future else None
+            decoded = self.vae_.decode(mu, past).numpy()
+        return self._to_output(decoded, as_array)
+
+    def generate(self, n: int, method: str = "prior", *, noise_scale: float = 1.0,
+                 x=None, context=None, random_state=None, as_array: bool = False,
+                 return_latents: bool = False):
+        """Generate ``n`` synthetic windows; see :func:`tsvae.generate_new_data`."""
+        from tsvae.generation.generate import generate_new_data
+
+        return generate_new_data(self, x, n=n, method=method, noise_scale=noise_scale,
+                                 context=context, random_state=random_state,
+                                 as_array=as_array, return_latents=return_latents)
+
+    def generate_series(self, length: int, method: str = "prior", *, context=None,
+                        noise_scale: float = 1.0, random_state=None):
+        """Roll a conditional model forward into one long series; see
+        :func:`tsvae.generation.generate_series`."""
+        from tsvae.generation.generate import generate_series
+
+        return generate_series(self, length, method=method, context=context,
+                               noise_scale=noise_scale, random_state=random_state)
+
+    def save(self, path) -> None:
+        """Write the model to one file (JSON + safetensors in a zip; never pickle)."""
+        from tsvae.persistence import save_model
+
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path) -> TimeSeriesVAE:
+        """Read a model written by :meth:`save`."""
+        from tsvae.persistence import load_model
+
+        return load_model(cls, path)

@@ -1,0 +1,266 @@
+"""Decode sampler draws into synthetic windows or one long rolled-forward series."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import torch
+
+from tsvae.generation.samplers import SAMPLERS, Latents, make_sampler
+
+DECODE_BATCH = 8192
+
+
+def _check_count(n, name: str = "n") -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {n!r}.")
+    return int(n)
+
+
+def _check_noise_scale(noise_scale) -> float:
+    try:
+        value = float(noise_scale)
+    except (TypeError, ValueError):
+        raise TypeError(f"noise_scale must be a number, got {noise_scale!r}.") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"noise_scale must be a finite number >= 0, got {noise_scale!r}.")
+    return value
+
+
+def _check_method(method: str) -> None:
+    if method not in SAMPLERS:
+        raise ValueError(f"method={method!r} is not known; use one of {sorted(SAMPLERS)}.")
+
+
+def _sampler_for(model, method: str, noise_scale: float, latents: Latents | None = None):
+    """The fitted sampler of ``method``: the model's saved mixture for ``aggregate``."""
+    if method == "aggregate":
+        return model.aggregate_sampler_
+    return make_sampler(method, noise_scale=noise_scale).fit(
+        latents if latents is not None else model.train_latents_.latents
+    )
+
+
+def _decode(model, z: np.ndarray, contexts: np.ndarray | None) -> np.ndarray:
+    """Decode latents (and context vectors) in batches, without autograd."""
+    out = []
+    with torch.inference_mode():
+        for first in range(0, len(z), DECODE_BATCH):
+            zb = torch.as_tensor(z[first:first + DECODE_BATCH], dtype=torch.float32)
+            cb = None
+            if contexts is not None:
+                cb = torch.as_tensor(contexts[first:first + DECODE_BATCH], dtype=torch.float32)
+            out.append(model.vae_.decoder(zb, cb).numpy())
+    return np.concatenate(out)
+
+
+def _context_vectors(model, past_scaled: np.ndarray) -> np.ndarray:
+    with torch.inference_mode():
+        return model.vae_.context(torch.from_numpy(np.ascontiguousarray(past_scaled))).numpy()
+
+
+def _past_from_context(model, context) -> np.ndarray:
+    """The last ``n_past`` rows of a user's context frame or array, scaled: ``(1, n_past, F)``."""
+    if isinstance(context, pd.DataFrame):
+        missing = [c for c in model.columns_ if c not in context.columns]
+        if missing:
+            raise ValueError(f"context is missing column {missing[0]!r}; it needs the columns "
+                             f"{model.columns_!r}.")
+        rows = context[model.columns_]
+        for column in model.columns_:
+            if not pd.api.types.is_numeric_dtype(rows[column].dtype):
+                raise TypeError(f"context column {column!r} is not numeric.")
+        values = rows.to_numpy(dtype=np.float64)
+    else:
+        values = np.asarray(context, dtype=np.float64)
+        if values.ndim != 2 or values.shape[1] != model.n_features_:
+            raise ValueError(f"context must be a frame or a 2-D array (rows, {model.n_features_}"
+                             f" features), got shape {values.shape}.")
+    if len(values) < model.n_past:
+        raise ValueError(f"context has {len(values)} rows but the model needs the last "
+                         f"n_past={model.n_past} rows; pass at least {model.n_past}.")
+    past = values[-model.n_past:]
+    if not np.isfinite(past).all():
+        raise ValueError("context has NaN or infinite values in its last n_past rows; fill them.")
+    return model.scaler_.transform(past.astype(np.float32))[None]
+
+
+def generate_new_data(model, x=None, *, n: int | None = None, method: str = "prior",
+                      noise_scale: float = 1.0, context=None, random_state=None,
+                      as_array: bool = False, return_latents: bool = False):
+    """Generate synthetic windows from a fitted :class:`~tsvae.TimeSeriesVAE`.
+
+    Parameters
+    ----------
+    model : TimeSeriesVAE
+        A fitted (or loaded) model.
+    x : array or DataFrame, optional
+        Real windows (3-D array or long frame) or a series frame, in original units: what the
+        posterior methods encode. Default: the model's training windows (their saved latents).
+    n : int, optional
+        Number of windows; default ``len(x)`` when ``x`` is given.
+    method : {"prior", "posterior", "noisy_posterior", "aggregate"}
+        How latents are drawn (see :mod:`tsvae.generation.samplers`).
+    noise_scale : float
+        Posterior noise multiplier of ``noisy_posterior`` (0 = reconstruction).
+    context : DataFrame or array, optional
+        For ``n_future > 0`` models with ``prior``/``aggregate``: the past to continue (its
+        last ``n_past`` rows); every one of the ``n`` windows continues it.
+    random_state : int, optional
+        Seed; the same seed gives the same output.
+    as_array : bool
+        Return ``(n, steps, n_features)`` instead of the long DataFrame.
+    return_latents : bool
+        Also return the latent draws ``z`` of shape ``(n, latent_dim)``.
+
+    Returns
+    -------
+    pandas.DataFrame or numpy.ndarray
+        Long frame with ``sample``, ``step`` (and the id column for panel models), then the
+        features in original units and order; or the array. ``(result, z)`` with
+        ``return_latents``. Steps are ``n_past`` long, or ``n_future`` for conditional models.
+
+    Examples
+    --------
+    >>> import tsvae
+    >>> X = tsvae.datasets.make_sines(64, length=12, n_features=2, random_state=0)
+    >>> model = tsvae.TimeSeriesVAE(n_past=12, latent_dim=2, hidden_size=8, max_epochs=1,
+    ...                             progress_bar=False, random_state=0,
+    ...                             trainer_kwargs={"accelerator": "cpu"}).fit(X)
+    >>> frame = generate_new_data(model, n=5, method="aggregate", random_state=1)
+    >>> list(frame.columns), len(frame)
+    (['sample', 'step', 'feature_0', 'feature_1'], 60)
+    """
+    model._check_fitted()
+    _check_method(method)
+    noise_scale = _check_noise_scale(noise_scale)
+    uses_real = SAMPLERS[method].uses_real_windows
+    if context is not None and not model.n_future:
+        raise ValueError("context= applies to conditional models (n_future > 0); this model "
+                         "generates whole windows unconditionally.")
+    if context is not None and uses_real:
+        raise ValueError(f"method={method!r} decodes real windows with their own past; pass "
+                         "them as x= instead of context=, or use method='prior'/'aggregate'.")
+    if x is not None and not uses_real:
+        raise ValueError(f"x= is what posterior methods encode; method={method!r} does not read "
+                         "real windows (use 'posterior' or 'noisy_posterior').")
+    rng = np.random.default_rng(random_state)
+
+    series_of_latent = model.train_latents_.series
+    contexts = model.train_latents_.contexts
+    latents = None
+    if x is not None:
+        windows = model.scaled_windows(x)
+        tensor = torch.from_numpy(windows)
+        with torch.inference_mode():
+            mu, log_var = model.vae_.encode(tensor)
+        latents = Latents(mu.numpy(), log_var.numpy())
+        contexts = _context_vectors(model, windows[:, : model.n_past]) if model.n_future else None
+        series_of_latent = None
+        n = len(windows) if n is None else n
+    if n is None:
+        raise ValueError("Pass n, the number of windows to generate.")
+    n = _check_count(n)
+
+    draw = _sampler_for(model, method, noise_scale, latents).sample(n, rng)
+    chosen_contexts = None
+    source = draw.index
+    if model.n_future:
+        if context is not None:
+            chosen_contexts = np.repeat(_context_vectors(model, _past_from_context(model, context)),
+                                        n, axis=0)
+        else:
+            if source is None:
+                # Unconditional draw for a conditional model: pasts of random training windows.
+                source = rng.choice(len(contexts), size=n, replace=True)
+                series_of_latent = model.train_latents_.series
+            chosen_contexts = contexts[source]
+    decoded = _decode(model, draw.z.astype(np.float32), chosen_contexts)
+
+    extra = None
+    if model.id_col_ is not None:
+        ids = np.full(n, pd.NA, dtype=object)
+        if source is not None and series_of_latent is not None and context is None:
+            ids = np.asarray(model.series_ids_, dtype=object)[series_of_latent[source]]
+        extra = {model.id_col_: ids}
+    result = model._to_output(decoded, as_array, extra)
+    return (result, draw.z) if return_latents else result
+
+
+def _future_index(model, last, length: int) -> pd.Index:
+    """Index of ``length`` rows after ``last``: continues the data's frequency."""
+    if isinstance(last, pd.Timestamp):
+        if model.freq_ is None:
+            raise ValueError("The training data's timestamps have no regular frequency, so a "
+                             "continuation cannot be dated; refit on regularly spaced data.")
+        offset = pd.tseries.frequencies.to_offset(model.freq_)
+        return pd.date_range(last + offset, periods=length, freq=offset, name=model.index_name_)
+    start = int(last) + 1 if last is not None else 0
+    return pd.RangeIndex(start, start + length, name=model.index_name_)
+
+
+def generate_series(model, length: int, *, method: str = "prior", context=None,
+                    noise_scale: float = 1.0, random_state=None) -> pd.DataFrame:
+    """Roll a conditional model (``n_future > 0``) forward on its own output.
+
+    Starts after the end of the training data (each series of a panel), or after ``context``
+    when given, and returns ``length`` new rows in original units whose index continues the
+    data's frequency (an integer index when the data had no dates).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, tsvae
+    >>> df = pd.DataFrame({"y": np.sin(np.arange(300) / 5)},
+    ...                   index=pd.date_range("2024-01-01", periods=300, freq="h"))
+    >>> model = tsvae.TimeSeriesVAE(n_past=12, n_future=4, hidden_size=8, latent_dim=2,
+    ...                             max_epochs=1, progress_bar=False, random_state=0,
+    ...                             trainer_kwargs={"accelerator": "cpu"}).fit(df)
+    >>> out = generate_series(model, 10, random_state=0)
+    >>> len(out), str(out.index[0])
+    (10, '2024-01-13 12:00:00')
+    """
+    model._check_fitted()
+    if not model.n_future:
+        raise ValueError(
+            "generate_series needs a conditional model: refit with n_future > 0 (for example "
+            "TimeSeriesVAE(n_past=24, n_future=8)), or use generate(n) for independent windows."
+        )
+    length = _check_count(length, "length")
+    _check_method(method)
+    noise_scale = _check_noise_scale(noise_scale)
+    rng = np.random.default_rng(random_state)
+
+    if context is not None:
+        pasts = _past_from_context(model, context)
+        last = [context.index[-1] if isinstance(context, pd.DataFrame) else len(context) - 1]
+        if isinstance(context, pd.DataFrame) and not isinstance(context.index, pd.DatetimeIndex):
+            last = [int(context.index[-1]) if pd.api.types.is_integer_dtype(context.index)
+                    else len(context) - 1]
+        ids = [None]
+    else:
+        if model.tails_ is None:
+            raise ValueError("This model was fitted on window arrays, so there is no series to "
+                             "continue; pass context= (at least n_past rows).")
+        pasts = np.stack(model.tails_)
+        last, ids = model.last_index_, model.series_ids_
+    sampler = _sampler_for(model, method, noise_scale)
+
+    chunks = []
+    for _ in range(math.ceil(length / model.n_future)):
+        z = sampler.sample(len(pasts), rng).z.astype(np.float32)
+        future = _decode(model, z, _context_vectors(model, pasts))
+        chunks.append(future)
+        pasts = np.concatenate([pasts, future], axis=1)[:, -model.n_past:]
+    scaled = np.concatenate(chunks, axis=1)[:, :length]
+    values = model.scaler_.inverse_transform(scaled)
+
+    frames = []
+    for series_values, series_last, series_id in zip(values, last, ids, strict=True):
+        frame = pd.DataFrame(series_values, columns=model.columns_,
+                             index=_future_index(model, series_last, length))
+        if model.id_col_ is not None and series_id is not None:
+            frame.insert(0, model.id_col_, series_id)
+        frames.append(frame)
+    return frames[0] if len(frames) == 1 else pd.concat(frames)

@@ -1,0 +1,58 @@
+"""LightningModule: training and validation steps, KL warm-up, optimizer. Nothing else."""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+
+from tsvae.model.vae import SequenceVAE, vae_loss
+
+
+class TrainingDivergedError(RuntimeError):
+    """The loss became NaN or infinite; the model is not usable."""
+
+
+class VAELightningModule(pl.LightningModule):
+    """Train a :class:`~tsvae.model.vae.SequenceVAE` on batches of windows."""
+
+    def __init__(self, vae: SequenceVAE, *, alpha: float = 1.0, beta: float = 1.0,
+                 kl_warmup_epochs: int = 0, learning_rate: float = 1e-3) -> None:
+        super().__init__()
+        self.vae = vae
+        self.alpha, self.beta = alpha, beta
+        self.kl_warmup_epochs = kl_warmup_epochs
+        self.learning_rate = learning_rate
+
+    def current_beta(self) -> float:
+        """``beta`` ramped linearly from 0 over the first ``kl_warmup_epochs`` epochs."""
+        if self.kl_warmup_epochs <= 0 or self.trainer is None:
+            return self.beta
+        batches = max(int(self.trainer.num_training_batches or 1), 1)
+        progress = (self.current_epoch + self.trainer.fit_loop.epoch_loop.batch_progress
+                    .current.ready / batches) / self.kl_warmup_epochs
+        return self.beta * min(1.0, progress)
+
+    def _step(self, batch: torch.Tensor, beta: float) -> dict:
+        x_hat, mu, log_var = self.vae(batch)
+        return vae_loss(x_hat, self.vae.target(batch), mu, log_var, alpha=self.alpha, beta=beta)
+
+    def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
+        out = self._step(batch, self.current_beta())
+        if not torch.isfinite(out["loss"]):
+            raise TrainingDivergedError(
+                f"Training loss became {float(out['loss'])} at epoch {self.current_epoch}, "
+                f"batch {batch_idx}. Likely causes: a learning rate too high (try "
+                f"learning_rate={self.learning_rate / 10:g}), inputs left unscaled or with "
+                "extreme values (keep scaler='minmax' or 'standard'), or too large alpha."
+            )
+        self.log_dict({"train_loss": out["loss"], "train_recon": out["recon"],
+                       "train_kl": out["kl"]}, prog_bar=True, batch_size=len(batch))
+        return out["loss"]
+
+    def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:
+        out = self._step(batch, self.beta)
+        self.log_dict({"val_loss": out["loss"], "val_recon": out["recon"], "val_kl": out["kl"]},
+                      prog_bar=True, batch_size=len(batch))
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=self.learning_rate)

@@ -1,0 +1,59 @@
+"""LSTM encoder and decoder."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class LSTMEncoder(nn.Module):
+    """Summarise a window ``[B, L, F]`` into a vector ``[B, hidden_size]`` (last hidden state).
+
+    Examples
+    --------
+    >>> import torch
+    >>> LSTMEncoder(3, 24, hidden_size=16)(torch.zeros(2, 24, 3)).shape
+    torch.Size([2, 16])
+    """
+
+    def __init__(self, n_features: int, length: int, *, hidden_size: int = 64,
+                 num_layers: int = 1) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(n_features, hidden_size, num_layers=num_layers, batch_first=True)
+        self.out_dim = hidden_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _, (h_n, _) = self.lstm(x)
+        return h_n[-1]
+
+
+class LSTMDecoder(nn.Module):
+    """Decode ``z`` (and an optional context vector) into ``length`` steps of ``n_features``.
+
+    ``z`` sets the initial state and is fed at every step, so the output always depends on it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> LSTMDecoder(3, 24, latent_dim=4, hidden_size=16)(torch.zeros(2, 4)).shape
+    torch.Size([2, 24, 3])
+    """
+
+    def __init__(self, n_features: int, length: int, *, latent_dim: int, context_dim: int = 0,
+                 hidden_size: int = 64, num_layers: int = 1) -> None:
+        super().__init__()
+        in_dim = latent_dim + context_dim
+        self.length = length
+        self.num_layers = num_layers
+        self.hidden_size = hidden_size
+        self.init_state = nn.Linear(in_dim, 2 * num_layers * hidden_size)
+        self.lstm = nn.LSTM(in_dim, hidden_size, num_layers=num_layers, batch_first=True)
+        self.output = nn.Linear(hidden_size, n_features)
+
+    def forward(self, z: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        code = z if context is None else torch.cat([z, context], dim=-1)
+        state = torch.tanh(self.init_state(code))
+        h0, c0 = state.view(-1, 2, self.num_layers, self.hidden_size).permute(1, 2, 0, 3)
+        steps = code.unsqueeze(1).expand(-1, self.length, -1)
+        out, _ = self.lstm(steps, (h0.contiguous(), c0.contiguous()))
+        return self.output(out)

@@ -1,0 +1,190 @@
+"""Model files: one zip holding JSON (parameters, columns, scaler, sampler state, version) and
+safetensors (weights, training latents, series tails). Nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from safetensors.numpy import load as load_arrays
+from safetensors.numpy import save as save_arrays
+from safetensors.torch import load as load_weights
+from safetensors.torch import save as save_weights
+
+from tsvae._version import __version__
+from tsvae.data.scaling import scaler_from_dict
+from tsvae.generation.samplers import AggregateSampler, Latents
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "tsvae-model"
+FORMAT_VERSION = 1
+_MEMBERS = ("model.json", "weights.safetensors", "arrays.safetensors")
+
+
+def _json_safe(value):
+    try:
+        json.dumps(value)
+        return value
+    except TypeError:
+        return None
+
+
+def _encode_index_value(value):
+    if value is None:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return {"timestamp": value.isoformat()}
+    return {"integer": int(value)}
+
+
+def _decode_index_value(value):
+    if value is None:
+        return None
+    if "timestamp" in value:
+        return pd.Timestamp(value["timestamp"])
+    return value["integer"]
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Write to a temporary file beside ``path``, then rename: never a half-written file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(model, path) -> None:
+    """Serialise a fitted model to ``path`` (see module docstring for the layout)."""
+    model._check_fitted()
+    params = {}
+    for key, value in model.get_params().items():
+        safe = _json_safe(value)
+        if safe is None and value is not None:
+            logger.warning("parameter %s=%r is not JSON-serialisable and is not saved", key,
+                           value)
+        params[key] = safe
+    latents = model.train_latents_
+    arrays = {
+        "latent_mu": latents.latents.mu.astype(np.float32),
+        "latent_log_var": latents.latents.log_var.astype(np.float32),
+        "latent_series": latents.series.astype(np.int64),
+    }
+    if latents.contexts is not None:
+        arrays["latent_contexts"] = latents.contexts.astype(np.float32)
+    if model.tails_ is not None:
+        arrays["tails"] = np.stack(model.tails_).astype(np.float32)
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "tsvae_version": __version__,
+        "params": params,
+        "columns": model.columns_,
+        "n_features": model.n_features_,
+        "scaler": model.scaler_.to_dict(),
+        "freq": model.freq_,
+        "index_name": _json_safe(model.index_name_),
+        "time_col": model.time_col_,
+        "id_col": model.id_col_,
+        "series_ids": [_json_safe(v) if _json_safe(v) is not None else str(v)
+                       for v in model.series_ids_],
+        "last_index": [_encode_index_value(v) for v in model.last_index_],
+        "seed": model.seed_,
+        "n_epochs": model.n_epochs_,
+        "history": model.history_,
+        "aggregate_sampler": model.aggregate_sampler_.to_dict(),
+    }
+    state = {k: v.detach().cpu().contiguous() for k, v in model.vae_.state_dict().items()}
+    buffer = _zip_bytes({
+        "model.json": json.dumps(meta, indent=2).encode("utf-8"),
+        "weights.safetensors": save_weights(state),
+        "arrays.safetensors": save_arrays(arrays),
+    })
+    atomic_write_bytes(Path(path), buffer)
+
+
+def _zip_bytes(members: dict[str, bytes]) -> bytes:
+    import io
+
+    stream = io.BytesIO()
+    with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, payload in members.items():
+            archive.writestr(name, payload)
+    return stream.getvalue()
+
+
+def _read_members(path: Path) -> dict[str, bytes]:
+    if not path.is_file():
+        raise ValueError(f"No model file at {str(path)!r}.")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{str(path)!r} is not a tsvae model file (not a tsvae zip archive); "
+                         "it may be truncated or another kind of file.")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            absent = [m for m in _MEMBERS if m not in names]
+            if absent:
+                raise ValueError(f"{str(path)!r} is not a tsvae model file (missing {absent[0]}).")
+            return {m: archive.read(m) for m in _MEMBERS}
+    except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile) as err:
+        raise ValueError(f"{str(path)!r} is corrupted or truncated ({err}); save the model "
+                         "again.") from None
+
+
+def load_model(cls, path):
+    """Rebuild a model saved by :func:`save_model` (``cls(**params)`` then state)."""
+    path = Path(path)
+    members = _read_members(path)
+    try:
+        meta = json.loads(members["model.json"].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{str(path)!r} has an unreadable model.json ({err}).") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"{str(path)!r} is not a tsvae model file.")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(f"{str(path)!r} uses model format version {version!r}, newer than this "
+                         f"tsvae ({__version__}, format {FORMAT_VERSION}) reads; upgrade tsvae.")
+    try:
+        model = cls(**meta["params"])
+        model.columns_ = list(meta["columns"])
+        model.n_features_ = int(meta["n_features"])
+        model.scaler_ = scaler_from_dict(meta["scaler"])
+        model.freq_ = meta["freq"]
+        model.index_name_ = meta["index_name"]
+        model.time_col_, model.id_col_ = meta["time_col"], meta["id_col"]
+        model.series_ids_ = meta["series_ids"]
+        model.last_index_ = [_decode_index_value(v) for v in meta["last_index"]]
+        model.seed_ = meta["seed"]
+        model.n_epochs_ = meta["n_epochs"]
+        model.history_ = meta["history"]
+        model.aggregate_sampler_ = AggregateSampler.from_dict(meta["aggregate_sampler"])
+        arrays = load_arrays(members["arrays.safetensors"])
+        vae = model._build_vae()
+        vae.load_state_dict(load_weights(members["weights.safetensors"]))
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise ValueError(f"{str(path)!r} is not a valid tsvae model file ({err}).") from None
+    from tsvae.estimator import TrainingLatents
+
+    model.vae_ = vae.eval()
+    model.train_latents_ = TrainingLatents(
+        Latents(arrays["latent_mu"], arrays["latent_log_var"]),
+        arrays["latent_series"],
+        arrays.get("latent_contexts"),
+    )
+    model.tails_ = list(arrays["tails"]) if "tails" in arrays else None
+    return model

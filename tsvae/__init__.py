@@ -7,7 +7,7 @@ Examples
 ['aggregate', 'noisy_posterior', 'posterior', 'prior']
 """
 
-from tsvae import datasets, generation
+from tsvae import datasets, diagnostics, generation
 from tsvae._version import __version__
 from tsvae.estimator import TimeSeriesVAE
 from tsvae.generation.generate import generate_new_data, generate_series
@@ -16,6 +16,7 @@ __all__ = [
     "TimeSeriesVAE",
     "__version__",
     "datasets",
+    "diagnostics",
     "generate_new_data",
     "generate_series",
     "generation",

@@ -365,6 +365,15 @@ class TimeSeriesVAE(BaseEstimator):
         return generate_series(self, length, method=method, context=context,
                                noise_scale=noise_scale, random_state=random_state)
 
+    def latent_diagnostics(self, *, active_threshold: float = 0.01, n_prior: int = 2_000,
+                           random_state: int | None = 0):
+        """KL per dimension, active units, aggregated posterior and prior-hole score; see
+        :func:`tsvae.diagnostics.latent_diagnostics`."""
+        from tsvae.diagnostics import latent_diagnostics
+
+        return latent_diagnostics(self, active_threshold=active_threshold, n_prior=n_prior,
+                                  random_state=random_state)
+
     def save(self, path) -> None:
         """Write the model to one file (JSON + safetensors in a zip; never pickle)."""
         from tsvae.persistence import save_model

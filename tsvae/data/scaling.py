@@ -37,7 +37,7 @@ class _ColumnScaler:
     def transform(self, values: np.ndarray, *, inplace: bool = False) -> np.ndarray:
         """Scale ``values`` (last axis = features); ``inplace`` avoids a copy for float arrays."""
         self._check_fitted()
-        out = values if inplace else np.array(values, dtype=np.float32)
+        out = values if inplace else np.array(values, dtype=np.result_type(values, np.float32))
         out -= self.offset_.astype(out.dtype)
         out /= self.scale_.astype(out.dtype)
         return out

@@ -217,33 +217,34 @@ def validate_frame(
             index = group.index
         if isinstance(index, pd.DatetimeIndex) or time_col is not None:
             _check_time_order(index, label)
-        sub = group[features].copy()
-        sub.index = index
-        values = sub.to_numpy(dtype=np.float64, na_value=np.nan)
+        # One float32 copy of the features; memory stays ~1x the data plus a bool mask.
+        values = group[features].to_numpy(dtype=np.float32, na_value=np.nan, copy=True)
         if np.isinf(values).any():
             row, col = np.argwhere(np.isinf(values))[0]
             raise ValueError(
                 f"Column {features[col]!r}{label} has an infinite value at row {index[row]!r}; "
                 "replace infinite values (e.g. with NaN and a missing= policy) before fitting."
             )
-        sub = _fill_missing(sub, missing, label)
-        if len(sub) < min_length:
+        if np.isnan(values).any():
+            filled = _fill_missing(pd.DataFrame(values, columns=features, index=index),
+                                   missing, label)
+            index = filled.index
+            values = filled.to_numpy(dtype=np.float32, copy=True)
+        if len(values) < min_length:
             raise ValueError(
-                f"Series{label} has {len(sub)} usable row(s) but a window needs {min_length} "
+                f"Series{label} has {len(values)} usable row(s) but a window needs {min_length} "
                 f"(n_past + n_future); pass at least {min_length} rows or shorten n_past."
             )
-        if not isinstance(sub.index, pd.DatetimeIndex):
-            sub.index = pd.RangeIndex(len(sub))
-        parts.append(sub.to_numpy(dtype=np.float32))
-        bounds.append((start, start + len(sub)))
-        start += len(sub)
+        if not isinstance(index, pd.DatetimeIndex):
+            index = pd.RangeIndex(len(values))
+        parts.append(values)
+        bounds.append((start, start + len(values)))
+        start += len(values)
         ids.append(series_id)
-        indexes.append(sub.index)
+        indexes.append(index)
 
     values = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
-    values = np.ascontiguousarray(values, dtype=np.float32)
-    if np.shares_memory(values, frame.values):
-        values = values.copy()
+    values = np.require(values, dtype=np.float32, requirements=["C", "W"])
     return SeriesData(
         values=values,
         bounds=bounds,

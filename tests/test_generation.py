@@ -1,0 +1,176 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+import tsvae
+from tsvae.generation import AggregateSampler, Latents, PriorSampler
+
+METHODS = ("prior", "posterior", "noisy_posterior", "aggregate")
+
+
+def test_prior_draws_are_standard_normal(fitted_model):
+    _, z = fitted_model.generate(20_000, method="prior", as_array=True, random_state=0,
+                                 return_latents=True)
+    assert z.shape == (20_000, 3)
+    np.testing.assert_allclose(z.mean(axis=0), 0.0, atol=0.03)
+    np.testing.assert_allclose(np.cov(z, rowvar=False), np.eye(3), atol=0.04)
+
+
+def test_noise_scale_zero_is_the_reconstruction(fitted_model, energy_small):
+    x = energy_small.iloc[100:160]
+    generated = fitted_model.generate(None, method="noisy_posterior", noise_scale=0.0, x=x,
+                                      as_array=True, random_state=0, return_latents=True)
+    out, z = generated
+    mu, _ = fitted_model.encode(x)
+    # The sampler picks windows in random order; match each draw to its window by latent.
+    order = [int(np.argmin(np.abs(mu - row).sum(axis=1))) for row in z]
+    np.testing.assert_allclose(z, mu[order], rtol=0, atol=1e-6)
+    rec = fitted_model.reconstruct(x, as_array=True)
+    np.testing.assert_allclose(out, rec[order], rtol=1e-5, atol=1e-6)
+
+
+def test_noise_scale_widens_the_posterior(fitted_model):
+    spreads = []
+    for scale in (0.0, 1.0, 3.0):
+        _, z = fitted_model.generate(3000, method="noisy_posterior", noise_scale=scale,
+                                     random_state=0, return_latents=True, as_array=True)
+        spreads.append(z.std(axis=0).mean())
+    assert spreads[0] < spreads[1] < spreads[2]
+
+
+def test_aggregate_draws_match_training_latents():
+    rng = np.random.default_rng(123)
+    mu = rng.multivariate_normal([1.0, -2.0], [[1.0, 0.6], [0.6, 2.0]], size=4000)
+    latents = Latents(mu, np.full_like(mu, np.log(0.01)))
+    sampler = AggregateSampler(random_state=0).fit(latents)
+    z = sampler.sample(20_000, np.random.default_rng(1)).z
+    draws = latents.draw(np.random.default_rng(2))
+    np.testing.assert_allclose(z.mean(axis=0), draws.mean(axis=0), atol=0.06)
+    np.testing.assert_allclose(np.cov(z, rowvar=False), np.cov(draws, rowvar=False), atol=0.12)
+
+
+def test_aggregate_picks_components_by_bic():
+    rng = np.random.default_rng(0)
+    mu = np.concatenate([rng.normal(-4, 0.3, (1500, 2)), rng.normal(4, 0.3, (1500, 2))])
+    sampler = AggregateSampler(random_state=0).fit(Latents(mu, np.full_like(mu, -8.0)))
+    assert len(sampler.weights_) >= 2
+    z = sampler.sample(4000, np.random.default_rng(0)).z
+    assert np.mean(np.abs(z[:, 0]) < 2) < 0.02  # nothing in the empty middle
+
+
+def test_prior_sampler_standalone():
+    sampler = PriorSampler().fit(Latents(np.zeros((2, 4)), np.zeros((2, 4))))
+    assert sampler.sample(3, np.random.default_rng(0)).z.shape == (3, 4)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_is_deterministic(fitted_model, method):
+    a = tsvae.generate_new_data(fitted_model, n=15, method=method, random_state=9,
+                                as_array=True)
+    b = tsvae.generate_new_data(fitted_model, n=15, method=method, random_state=9,
+                                as_array=True)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (15, 12, 6) and np.isfinite(a).all()
+
+
+def test_save_load_keeps_the_mixture(fitted_model, tmp_path):
+    fitted_model.save(tmp_path / "m.tsvae")
+    loaded = tsvae.TimeSeriesVAE.load(tmp_path / "m.tsvae")
+    for name in ("weights_", "means_", "covariances_"):
+        np.testing.assert_array_equal(getattr(loaded.aggregate_sampler_, name),
+                                      getattr(fitted_model.aggregate_sampler_, name))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"method": "noisy_posterior", "noise_scale": -1.0}, ValueError, "noise_scale"),
+        ({"method": "noisy_posterior", "noise_scale": float("nan")}, ValueError, "noise_scale"),
+        ({"method": "vae"}, ValueError, "method='vae'"),
+        ({"method": "prior", "x": np.zeros((3, 12, 6))}, ValueError, "x= is what posterior"),
+        ({"method": "posterior", "x": np.zeros((3, 10, 6))}, ValueError, "12"),
+        ({"method": "posterior", "x": np.zeros((3, 12, 4))}, ValueError, "features"),
+        ({"method": "posterior", "x": np.full((3, 12, 6), np.nan)}, ValueError, "NaN"),
+        ({"method": "posterior", "x": pd.DataFrame({"a": [1.0] * 20})}, ValueError, "missing"),
+        ({"context": np.zeros((12, 6))}, ValueError, "conditional"),
+    ],
+)
+def test_generation_bad_input(fitted_model, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        fitted_model.generate(5, **kwargs)
+
+
+def test_conditional_generate_continues_a_context(conditional_model, energy_small):
+    context = energy_small.iloc[200:230]
+    out = conditional_model.generate(8, context=context, random_state=0, as_array=True)
+    assert out.shape == (8, 4, 6)
+    other = conditional_model.generate(8, context=energy_small.iloc[400:430], random_state=0,
+                                       as_array=True)
+    assert not np.allclose(out, other)
+    with pytest.raises(ValueError, match="at least 12"):
+        conditional_model.generate(3, context=context.iloc[:5])
+    with pytest.raises(ValueError, match="missing column"):
+        conditional_model.generate(3, context=context.drop(columns="T1"))
+    with pytest.raises(ValueError, match="NaN"):
+        conditional_model.generate(3, context=context.assign(T1=np.nan))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_generate_series_length_columns_frequency_units(conditional_model, energy_small, method):
+    series = conditional_model.generate_series(30, method=method, random_state=0)
+    assert len(series) == 30 and list(series.columns) == list(energy_small.columns)
+    assert isinstance(series.index, pd.DatetimeIndex)
+    assert series.index[0] == energy_small.index[-1] + pd.Timedelta("10min")
+    assert pd.infer_freq(series.index) == "10min"
+    assert np.isfinite(series.to_numpy()).all()
+    assert series["T1"].between(energy_small["T1"].min() - 5, energy_small["T1"].max() + 5).all()
+    again = conditional_model.generate_series(30, method=method, random_state=0)
+    pd.testing.assert_frame_equal(series, again)
+
+
+def test_generate_series_integer_index_and_context():
+    stocks = tsvae.datasets.load_stocks().iloc[:300]
+    from tests.conftest import tiny_model
+
+    model = tiny_model(n_future=3, max_epochs=1).fit(stocks)
+    out = model.generate_series(7, random_state=0)
+    assert list(out.index) == list(range(300, 307))
+    from_context = model.generate_series(5, context=stocks.iloc[:50], random_state=0)
+    assert list(from_context.index) == list(range(50, 55))
+
+
+def test_generate_series_errors(fitted_model, conditional_model):
+    with pytest.raises(ValueError, match="n_future > 0"):
+        fitted_model.generate_series(10)
+    for bad in (0, -5):
+        with pytest.raises(ValueError, match="length must be a positive integer"):
+            conditional_model.generate_series(bad)
+
+
+def test_panel_series_carry_their_id():
+    from tests.conftest import tiny_model
+
+    base = tsvae.datasets.load_etth1().iloc[:400].reset_index()
+    panel = pd.concat([base.iloc[:200].assign(site="a"), base.iloc[200:].assign(site="b")])
+    model = tiny_model(n_future=4, max_epochs=1).fit(panel, time_col="date", id_col="site")
+    out = model.generate_series(6, random_state=0)
+    assert list(out["site"]) == ["a"] * 6 + ["b"] * 6
+    assert out.index[0] == base["date"].iloc[199] + pd.Timedelta("1h")
+
+
+def test_latent_diagnostics(fitted_model):
+    diag = fitted_model.latent_diagnostics()
+    table = diag.per_dimension
+    assert len(table) == 3 and (table["kl"] >= 0).all()
+    assert diag.summary["active_units"] == int(table["active"].sum())
+    assert 0.0 <= diag.summary["prior_hole_score"] <= 1.0
+    assert diag.summary["gaussian_kl_from_prior"] >= 0
+
+
+def test_prior_hole_score_flags_collapsed_latents():
+    from tsvae.diagnostics import prior_hole_score
+
+    rng = np.random.default_rng(0)
+    wide, _ = prior_hole_score(rng.normal(size=(3000, 3)), rng.normal(size=(1000, 3)))
+    narrow, _ = prior_hole_score(0.1 * rng.normal(size=(3000, 3)), rng.normal(size=(1000, 3)))
+    assert wide < 0.05 and narrow > 0.9

@@ -1,0 +1,73 @@
+import pytest
+import torch
+
+from tsvae.model import SequenceVAE, vae_loss
+from tsvae.nn import ARCHITECTURES
+
+
+@pytest.fixture(params=sorted(ARCHITECTURES))
+def vae(request):
+    torch.manual_seed(0)
+    return SequenceVAE(n_features=3, n_past=16, architecture=request.param, latent_dim=4,
+                       hidden_size=8)
+
+
+def test_decoder_output_changes_with_z(vae):
+    z = torch.randn(6, 4)
+    a = vae.decode(z)
+    b = vae.decode(z + 1.0)
+    assert a.shape == (6, 16, 3)
+    assert (a - b).abs().mean() > 1e-4
+
+
+def test_kl_gradient_reaches_the_encoder(vae):
+    x = torch.randn(8, 16, 3)
+    mu, log_var = vae.encode(x)
+    loss = vae_loss(torch.zeros(8, 16, 3), torch.zeros(8, 16, 3), mu, log_var)["kl"]
+    loss.backward()
+    grads = [p.grad for p in vae.encoder.parameters()]
+    assert all(g is not None for g in grads)
+    assert sum(float(g.abs().sum()) for g in grads) > 0
+
+
+def test_reparameterize_uses_log_variance():
+    torch.manual_seed(0)
+    mu = torch.full((200_000, 1), 2.0)
+    log_var = torch.full((200_000, 1), 2.0 * torch.log(torch.tensor(3.0)))  # sigma = 3
+    z = SequenceVAE.reparameterize(mu, log_var)
+    assert float(z.mean()) == pytest.approx(2.0, abs=0.05)
+    assert float(z.std()) == pytest.approx(3.0, rel=0.02)
+    assert torch.equal(SequenceVAE.reparameterize(mu, log_var, noise_scale=0.0), mu)
+
+
+def test_log_var_is_clamped():
+    vae = SequenceVAE(n_features=2, n_past=8, latent_dim=2, hidden_size=4)
+    with torch.no_grad():
+        vae.log_var_head.bias.fill_(1e6)
+    _, log_var = vae.encode(torch.zeros(1, 8, 2))
+    assert torch.isfinite(torch.exp(0.5 * log_var)).all()
+
+
+def test_conditional_vae_decodes_the_future_from_the_past():
+    torch.manual_seed(0)
+    vae = SequenceVAE(n_features=2, n_past=10, n_future=4, latent_dim=3, hidden_size=8)
+    x = torch.randn(5, 14, 2)
+    x_hat, _, _ = vae(x)
+    assert x_hat.shape == (5, 4, 2)
+    assert torch.equal(vae.target(x), x[:, 10:])
+    z = torch.zeros(5, 3)
+    assert not torch.allclose(vae.decode(z, x[:, :10]), vae.decode(z, x[:, :10] + 1))
+
+
+def test_loss_matches_its_definition():
+    x_hat, target = torch.zeros(4, 5, 2), torch.ones(4, 5, 2)
+    mu, log_var = torch.ones(4, 3), torch.zeros(4, 3)
+    out = vae_loss(x_hat, target, mu, log_var, alpha=2.0, beta=0.5)
+    assert float(out["recon"]) == pytest.approx(10.0)  # summed over steps x features
+    assert float(out["kl"]) == pytest.approx(1.5)  # 0.5 * mu^2 summed over 3 dims
+    assert float(out["loss"]) == pytest.approx(2.0 * 10.0 + 0.5 * 1.5)
+
+
+def test_unknown_architecture():
+    with pytest.raises(ValueError, match="architecture='gru'"):
+        SequenceVAE(n_features=2, n_past=8, architecture="gru")

@@ -10,10 +10,14 @@ Examples
 from tsvae import datasets, diagnostics, generation
 from tsvae._version import __version__
 from tsvae.estimator import TimeSeriesVAE
+from tsvae.evaluation import EvaluationReport, compare_methods, evaluate
 from tsvae.generation.generate import generate_new_data, generate_series
 
 __all__ = [
+    "EvaluationReport",
     "TimeSeriesVAE",
+    "compare_methods",
+    "evaluate",
     "__version__",
     "datasets",
     "diagnostics",

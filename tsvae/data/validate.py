@@ -76,7 +76,8 @@ def _numeric_columns(frame: pd.DataFrame, columns, exclude: set) -> list:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(
-            f"Column {missing[0]!r} is not in the frame; available columns: {list(frame.columns)!r}."
+            f"Column {missing[0]!r} is not in the frame; available columns: "
+            f"{list(frame.columns)!r}."
         )
     clash = [c for c in columns if c in exclude]
     if clash:

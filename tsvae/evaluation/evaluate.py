@@ -1,0 +1,142 @@
+"""``evaluate``: run the bundled checks on real vs synthetic data."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from tsvae.evaluation import plots
+from tsvae.evaluation.base import ROW_COLUMNS
+from tsvae.evaluation.inputs import EvalOptions, prepare, subsample
+from tsvae.evaluation.marginal import KolmogorovSmirnov, Moments, Wasserstein
+from tsvae.evaluation.ml_scores import MMD, Discriminative, Predictive
+from tsvae.evaluation.multivariate import CorrelationDistance
+from tsvae.evaluation.privacy import DistanceToClosestRecord
+from tsvae.evaluation.report import EvaluationReport
+from tsvae.evaluation.temporal import (
+    ADF,
+    KPSS,
+    Autocorrelation,
+    LjungBox,
+    PartialAutocorrelation,
+    Spectral,
+)
+
+logger = logging.getLogger(__name__)
+
+#: name -> check instance, in report order.
+CHECKS = {check.name: check for check in (
+    KolmogorovSmirnov(), Wasserstein(), Moments(),
+    Autocorrelation(), PartialAutocorrelation(), LjungBox(), ADF(), KPSS(), Spectral(),
+    CorrelationDistance(),
+    Discriminative(), Predictive(), MMD(),
+    DistanceToClosestRecord(),
+)}
+GROUPS = sorted({check.group for check in CHECKS.values()})
+
+
+def _select(checks) -> list:
+    if checks is None:
+        return list(CHECKS.values())
+    if isinstance(checks, str):
+        checks = [checks]
+    chosen = []
+    for name in checks:
+        if name in CHECKS:
+            chosen.append(CHECKS[name])
+        elif name in GROUPS:
+            chosen.extend(c for c in CHECKS.values() if c.group == name)
+        else:
+            raise ValueError(f"Unknown check {name!r}; choose from checks {list(CHECKS)} or "
+                             f"groups {GROUPS}.")
+    return list(dict.fromkeys(chosen))
+
+
+def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout=None,
+             fast: bool = False, discriminative_iterations: int = 2_000,
+             predictive_iterations: int = 5_000, plots_in_report: bool = True, model=None,
+             random_state: int | None = 0, progress: bool = False) -> EvaluationReport:
+    """Compare synthetic with real data using the bundled statistical checks.
+
+    Parameters
+    ----------
+    real : DataFrame or array
+        A series frame (cut into windows of ``n_past`` steps, stride 1), a long windows frame
+        (``sample``, ``step``, features) or an array ``(N, T, F)``.
+    synthetic : DataFrame or array
+        What :meth:`TimeSeriesVAE.generate` returns (frame or array), or a series frame.
+    n_past : int, optional
+        Window length for series frames (default: the length of the real windows).
+    checks : list of str, optional
+        Check names or groups (``marginal``, ``temporal``, ``multivariate``, ``ml``,
+        ``privacy``); default all. See ``tsvae.evaluation.CHECKS`` for descriptions.
+    holdout : DataFrame or array, optional
+        Real data not used for training, for the privacy check.
+    fast : bool
+        Smaller samples and classifier budgets (a quick look, about 10x faster).
+    discriminative_iterations, predictive_iterations : int
+        Training steps of the post-hoc classifiers (TimeGAN protocol: 2,000 and 5,000).
+    plots_in_report : bool
+        Compute the figures for :meth:`EvaluationReport.to_html`.
+    model : TimeSeriesVAE, optional
+        Adds latent diagnostics to the report.
+    random_state : int, optional
+        Seed of every subsample and classifier.
+    progress : bool
+        Log each check as it runs (the CLI shows it).
+
+    Returns
+    -------
+    EvaluationReport
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsvae.datasets import make_sines
+    >>> real, other = make_sines(300, random_state=0), make_sines(300, random_state=1)
+    >>> report = evaluate(real, other, checks=["marginal"], plots_in_report=False)
+    >>> report.passed
+    True
+    """
+    selected = _select(checks)
+    data = prepare(real, synthetic, n_past, holdout=holdout)
+    seed = 0 if random_state is None else int(random_state)
+    options = EvalOptions(fast=fast, discriminative_iterations=discriminative_iterations,
+                          predictive_iterations=predictive_iterations,
+                          rng=np.random.default_rng(seed), seed=seed)
+    rows = []
+    for i, check in enumerate(selected, 1):
+        if progress:
+            logger.warning("[%d/%d] %s", i, len(selected), check.name)
+        rows.extend(check.run(data, options))
+    table = pd.DataFrame(rows, columns=ROW_COLUMNS)
+    described = {c.name: {"group": c.group, "description": c.description, "rule": c.rule}
+                 for c in selected}
+    figures, latent = {}, None
+    if plots_in_report:
+        figures = _figures(data, options, tsne=not fast)
+    if model is not None:
+        latent = model.latent_diagnostics()
+        if plots_in_report:
+            figures["latent"] = plots.figure_to_base64(plots.latent_pca(model))
+    meta = {"real_windows": len(data.real), "synthetic_windows": len(data.synthetic),
+            "steps": data.real.shape[1], "features": data.real.shape[2], "fast": fast,
+            "random_state": random_state}
+    return EvaluationReport(table, described, figures=figures, latent=latent, meta=meta)
+
+
+def _figures(data, options, *, tsne: bool) -> dict:
+    rng = np.random.default_rng(options.seed)
+    real = subsample(data.real, 2_000, rng)
+    synth = subsample(data.synthetic, 2_000, rng)
+    makers = {
+        "overlays": lambda: plots.sample_overlays(real, synth, data.columns, rng),
+        "distributions": lambda: plots.distributions(real, synth, data.columns),
+        "acf": lambda: plots.acf_plots(real, synth, data.columns),
+        "embeddings": lambda: plots.embeddings(data.scale(real), data.scale(synth), rng,
+                                               tsne=tsne),
+        "correlations": lambda: plots.correlation_heatmaps(real, synth, data.columns),
+    }
+    return {key: plots.figure_to_base64(make()) for key, make in makers.items()}

@@ -1,0 +1,140 @@
+"""``EvaluationReport``: the tidy table, the verdict, and text/JSON/markdown/HTML output."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tsvae.evaluation.base import ROW_COLUMNS
+
+#: A group passes when at least this share of its rows pass; the verdict needs every group.
+GROUP_PASS_RATE = 0.8
+
+
+def _fmt(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "pass" if value else "FAIL"
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.4g}"
+    return str(value)
+
+
+class EvaluationReport:
+    """Result of :func:`tsvae.evaluate`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per (check, feature): ``check, group, feature, statistic, real_value,
+        synthetic_value, p_value, threshold, passed``.
+    checks : dict
+        ``name -> {"group", "description", "rule"}`` of every check that ran.
+    passed : bool
+        The verdict: every group passes at least 80% of its rows.
+    """
+
+    def __init__(self, table: pd.DataFrame, checks: dict, *, figures: dict | None = None,
+                 latent: object | None = None, meta: dict | None = None) -> None:
+        self.table = table[ROW_COLUMNS].reset_index(drop=True)
+        self.checks = checks
+        self.figures = figures or {}
+        self.latent = latent
+        self.meta = meta or {}
+
+    # ----------------------------------------------------------------- figures
+    def group_summary(self) -> pd.DataFrame:
+        """Rows, passed rows and pass rate per group."""
+        grouped = self.table.groupby("group", sort=False)["passed"]
+        out = pd.DataFrame({"rows": grouped.size(), "passed": grouped.sum().astype(int)})
+        out["pass_rate"] = out["passed"] / out["rows"]
+        out["group_passed"] = out["pass_rate"] >= GROUP_PASS_RATE
+        return out
+
+    @property
+    def passed(self) -> bool:
+        return bool(len(self.table)) and bool(self.group_summary()["group_passed"].all())
+
+    @property
+    def pass_rate(self) -> float:
+        return float(self.table["passed"].mean()) if len(self.table) else float("nan")
+
+    def score(self, check: str, column: str = "statistic") -> float:
+        """Mean of ``column`` over the rows of ``check`` (NaN when it did not run)."""
+        rows = self.table[self.table["check"] == check]
+        return float(rows[column].astype(float).mean()) if len(rows) else float("nan")
+
+    def key_figures(self) -> dict:
+        """The headline numbers, as used by :func:`tsvae.compare_methods`."""
+        return {
+            "verdict": "pass" if self.passed else "fail",
+            "pass_rate": self.pass_rate,
+            "discriminative": self.score("discriminative"),
+            "predictive_tstr": self.score("predictive", "synthetic_value"),
+            "predictive_trtr": self.score("predictive", "real_value"),
+            "ks_mean": self.score("ks"),
+            "wasserstein_mean": self.score("wasserstein"),
+            "acf_gap_mean": self.score("acf"),
+            "correlation_gap": self.score("correlation"),
+            "mmd2": self.score("mmd"),
+            "dcr_close_share": self.score("dcr"),
+        }
+
+    # ----------------------------------------------------------------- outputs
+    def to_frame(self) -> pd.DataFrame:
+        """A copy of the tidy table."""
+        return self.table.copy()
+
+    def to_dict(self) -> dict:
+        rows = json.loads(self.table.to_json(orient="records"))
+        return {"passed": self.passed, "pass_rate": self.pass_rate,
+                "groups": json.loads(self.group_summary().to_json(orient="index")),
+                "key_figures": self.key_figures(), "checks": self.checks, "rows": rows,
+                "meta": self.meta}
+
+    def to_json(self, path=None) -> str:
+        """JSON of the verdict, key figures, check descriptions and rows; written if ``path``."""
+        text = json.dumps(self.to_dict(), indent=2, default=float)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def to_markdown(self) -> str:
+        """A markdown table of every row, preceded by the verdict and group summary."""
+        lines = [f"**Verdict: {'PASS' if self.passed else 'FAIL'}** "
+                 f"({self.pass_rate:.0%} of rows pass)", "",
+                 "| group | rows | passed | pass rate |", "|---|---|---|---|"]
+        for group, g in self.group_summary().iterrows():
+            lines.append(f"| {group} | {g['rows']} | {g['passed']} | {g['pass_rate']:.0%} |")
+        lines += ["", "| " + " | ".join(ROW_COLUMNS) + " |",
+                  "|" + "---|" * len(ROW_COLUMNS)]
+        for record in self.table.itertuples(index=False):
+            lines.append("| " + " | ".join(_fmt(v) for v in record) + " |")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        summary = self.group_summary()
+        groups = ", ".join(f"{g} {int(r.passed)}/{int(r.rows)}" for g, r in summary.iterrows())
+        figures = self.key_figures()
+        return (f"EvaluationReport(verdict={'PASS' if self.passed else 'FAIL'}, "
+                f"pass_rate={self.pass_rate:.2f}, {groups}; "
+                f"discriminative={figures['discriminative']:.3f})")
+
+    def to_html(self, path=None) -> str:
+        """Self-contained HTML (embedded PNG images, no network); written if ``path``."""
+        from tsvae.evaluation.html import render_report
+
+        text = render_report(self)
+        if path is not None:
+            from tsvae.persistence import atomic_write_bytes
+
+            atomic_write_bytes(Path(path), text.encode("utf-8"))
+        return text
+
+    def _repr_html_(self) -> str:  # notebooks
+        return f"<pre>{html.escape(repr(self))}</pre>" + self.table.to_html(index=False)

@@ -85,7 +85,7 @@ def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout
     random_state : int, optional
         Seed of every subsample and classifier.
     progress : bool
-        Log each check as it runs (the CLI shows it).
+        Show a progress bar over the checks (the CLI does).
 
     Returns
     -------
@@ -106,10 +106,12 @@ def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout
     options = EvalOptions(fast=fast, discriminative_iterations=discriminative_iterations,
                           predictive_iterations=predictive_iterations,
                           rng=np.random.default_rng(seed), seed=seed)
+    from tqdm.auto import tqdm
+
     rows = []
-    for i, check in enumerate(selected, 1):
-        if progress:
-            logger.warning("[%d/%d] %s", i, len(selected), check.name)
+    bar = tqdm(selected, desc="evaluate", unit="check", disable=not progress, leave=False)
+    for check in bar:
+        bar.set_postfix_str(check.name)
         rows.extend(check.run(data, options))
     table = pd.DataFrame(rows, columns=ROW_COLUMNS)
     described = {c.name: {"group": c.group, "description": c.description, "rule": c.rule}

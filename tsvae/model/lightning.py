@@ -40,7 +40,7 @@ class VAELightningModule(pl.LightningModule):
         out = self._step(batch, self.current_beta())
         if not torch.isfinite(out["loss"]):
             raise TrainingDivergedError(
-                f"Training loss became {float(out['loss'])} at epoch {self.current_epoch}, "
+                f"Training loss became {float(out['loss'].detach())} at epoch {self.current_epoch}, "
                 f"batch {batch_idx}. Likely causes: a learning rate too high (try "
                 f"learning_rate={self.learning_rate / 10:g}), inputs left unscaled or with "
                 "extreme values (keep scaler='minmax' or 'standard'), or too large alpha."

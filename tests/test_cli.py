@@ -1,0 +1,193 @@
+"""The command-line tool end to end, through subprocess, on a slice of real data."""
+
+import os
+import pickle
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+import tsvae
+
+ENV = {**os.environ, "PYTHONWARNINGS": "ignore"}
+
+
+def run_inprocess(capsys, *args):
+    """Run the CLI in this process (fast); returns (exit code, stdout, stderr)."""
+    from tsvae.cli import main
+
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as exit_:
+        code = exit_.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def run(*args, check=True):
+    result = subprocess.run([sys.executable, "-m", "tsvae.cli", *map(str, args)],
+                            capture_output=True, text=True, env=ENV, timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    frame = tsvae.datasets.load_etth1().iloc[:800].reset_index()
+    frame.to_csv(folder / "etth.csv", index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def model_file(workdir):
+    out = workdir / "m.tsvae"
+    run("fit", workdir / "etth.csv", "--time-col", "date", "--n-past", 12, "--max-epochs", 2,
+        "--hidden-size", 8, "--latent-dim", 3, "--random-state", 0, "--no-progress", "-o", out)
+    return out
+
+
+def test_fit_generate_evaluate(workdir, model_file):
+    synth = workdir / "synth.csv"
+    run("generate", model_file, "-n", 200, "--method", "aggregate", "--seed", 1, "-o", synth)
+    frame = pd.read_csv(synth)
+    assert list(frame.columns[:2]) == ["sample", "step"] and len(frame) == 200 * 12
+    again = workdir / "again.parquet"
+    run("generate", model_file, "-n", 200, "--method", "aggregate", "--seed", 1, "-o", again)
+    pd.testing.assert_frame_equal(pd.read_parquet(again), frame)
+
+    report, summary = workdir / "report.html", workdir / "summary.json"
+    result = run("evaluate", workdir / "etth.csv", synth, "--time-col", "date", "--n-past", 12,
+                 "--fast", "--checks", "marginal", "acf", "--report", report, "--json", summary,
+                 "--no-progress")
+    assert "EvaluationReport" in result.stdout
+    assert report.read_text().startswith("<!DOCTYPE html>")
+    assert '"passed"' in summary.read_text()
+
+
+def test_fail_on_fail_sets_exit_code(workdir):
+    real = workdir / "etth.csv"
+    noise = tsvae.datasets.load_etth1().iloc[:800].reset_index()
+    noise.iloc[:, 1:] = noise.iloc[:, 1:].sample(frac=1.0, random_state=0).to_numpy()
+    noise.to_csv(workdir / "shuffled.csv", index=False)
+    result = run("evaluate", real, workdir / "shuffled.csv", "--time-col", "date", "--n-past",
+                 12, "--fast", "--checks", "temporal", "--fail-on-fail", "--no-progress",
+                 check=False)
+    assert result.returncode == 1, result.stderr
+
+
+def test_series_generation_from_conditional_model(workdir):
+    out = workdir / "c.tsvae"
+    run("fit", workdir / "etth.csv", "--time-col", "date", "--n-past", 12, "--n-future", 4,
+        "--max-epochs", 1, "--hidden-size", 8, "--no-progress", "-o", out)
+    run("generate", out, "--series-length", 30, "--seed", 0, "-o", workdir / "series.csv")
+    series = pd.read_csv(workdir / "series.csv", index_col=0, parse_dates=True)
+    assert len(series) == 30 and series.index[0] == pd.Timestamp("2016-08-03 08:00:00")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["fit", "missing.csv", "-o", "x.tsvae"], "No such file"),
+        (["fit", "{dir}/etth.csv", "--columns", "nope", "-o", "{dir}/x.tsvae"],
+         "'nope' is not in the frame"),
+        (["fit", "{dir}/etth.txt", "-o", "{dir}/x.tsvae"], "unsupported format"),
+        (["fit", "{dir}/etth.csv", "-o", "{dir}/x.tsvae"], "not numeric"),
+        (["generate", "{dir}/etth.csv", "-n", "5", "-o", "{dir}/o.csv"], "not a tsvae model"),
+        (["generate", "{model}", "-n", "5", "--method", "magic", "-o", "{dir}/o.csv"],
+         "method='magic'"),
+    ],
+)
+def test_user_errors_are_one_line_exit_2(workdir, model_file, args, message, capsys):
+    (workdir / "etth.txt").write_text("x")
+    args = [a.format(dir=workdir, model=model_file) for a in args]
+    code, _, err = run_inprocess(capsys, *args, "--no-progress")
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_debug_shows_the_traceback(workdir, capsys):
+    with pytest.raises(FileNotFoundError):
+        run_inprocess(capsys, "--debug", "fit", "missing.csv", "-o", workdir / "x.tsvae")
+
+
+def test_existing_output_is_not_clobbered(workdir, model_file, capsys):
+    target = workdir / "keep.csv"
+    target.write_text("precious\n")
+    code, _, err = run_inprocess(capsys, "generate", model_file, "-n", 5, "-o", target)
+    assert code == 2 and "--overwrite" in err
+    assert target.read_text() == "precious\n"
+    assert run_inprocess(capsys, "generate", model_file, "-n", 5, "-o", target,
+                         "--overwrite")[0] == 0
+    assert target.read_text().startswith("sample,step")
+
+
+def test_pickle_payload_is_refused_and_never_executed(workdir):
+    marker = workdir / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    raw = workdir / "evil.tsvae"
+    raw.write_bytes(pickle.dumps(Payload()))
+    import torch
+
+    zipped = workdir / "evil_torch.tsvae"
+    torch.save({"x": Payload()}, zipped)  # torch's zip format with a pickled data.pkl
+    for path in (raw, zipped):
+        result = run("generate", path, "-n", 5, "-o", workdir / "o.csv", check=False)
+        assert result.returncode == 2 and "not a tsvae model" in result.stderr
+        with pytest.raises(ValueError, match="not a tsvae model"):
+            tsvae.TimeSeriesVAE.load(path)
+    assert not marker.exists()
+
+
+def test_newer_format_is_refused(workdir, model_file):
+    import json
+    import zipfile
+
+    newer = workdir / "newer.tsvae"
+    with zipfile.ZipFile(model_file) as src, zipfile.ZipFile(newer, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "model.json":
+                meta = json.loads(data)
+                meta["format_version"] = 99
+                data = json.dumps(meta).encode()
+            dst.writestr(name, data)
+    with pytest.raises(ValueError, match="newer than this tsvae"):
+        tsvae.TimeSeriesVAE.load(newer)
+
+
+def test_config_file_and_help(workdir, capsys):
+    config = workdir / "params.yaml"
+    config.write_text("n_past: 12\nmax_epochs: 1\nhidden_size: 8\nbogus: 1\n")
+    code, _, err = run_inprocess(capsys, "fit", workdir / "etth.csv", "--time-col", "date",
+                                 "--config", config, "-o", workdir / "cfg.tsvae")
+    assert code == 2 and "'bogus'" in err
+    config.write_text("n_past: 12\nmax_epochs: 1\nhidden_size: 8\nlatent_dim: 2\n")
+    code, out, err = run_inprocess(capsys, "fit", workdir / "etth.csv", "--time-col", "date",
+                                   "--config", config, "--max-epochs", "2", "--no-progress",
+                                   "-o", workdir / "cfg.tsvae")
+    assert code == 0, err
+    loaded = tsvae.TimeSeriesVAE.load(workdir / "cfg.tsvae")
+    assert (loaded.latent_dim, loaded.max_epochs, loaded.n_past) == (2, 2, 12)
+    for command in ("fit", "generate", "evaluate", "compare", "demo"):
+        code, out, _ = run_inprocess(capsys, command, "--help")
+        assert code == 0 and "Example:" in out
+
+
+def test_estimator_defaults_are_not_repeated_in_the_cli(capsys):
+    code, out, _ = run_inprocess(capsys, "fit", "--help")
+    import inspect
+
+    for name, param in inspect.signature(tsvae.TimeSeriesVAE.__init__).parameters.items():
+        if name in ("self", "trainer_kwargs", "progress_bar"):
+            continue
+        assert f"--{name.replace('_', '-')}" in out
+        assert f"default: {param.default!r}" in out

@@ -1,0 +1,286 @@
+"""Command-line interface: ``tsvae fit | generate | evaluate | compare | demo``.
+
+Estimator options are read from ``TimeSeriesVAE``'s signature, so their defaults live in one
+place. User errors print one line to stderr and exit 2 (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import logging
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from tsvae._version import __version__
+
+ESTIMATOR_SKIP = {"trainer_kwargs", "progress_bar"}
+
+
+def _estimator_options():
+    from tsvae.estimator import TimeSeriesVAE
+
+    signature = inspect.signature(TimeSeriesVAE.__init__)
+    return [p for name, p in signature.parameters.items()
+            if name != "self" and name not in ESTIMATOR_SKIP]
+
+
+def _parse_optional(kind):
+    def parse(text: str):
+        return None if text.lower() == "none" else kind(text)
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _add_estimator_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model options (defaults: TimeSeriesVAE's)")
+    for param in _estimator_options():
+        default = param.default
+        kind = type(default) if default is not None else float
+        if param.name in ("random_state", "aggregate_components", "early_stopping_patience"):
+            kind = int
+        group.add_argument(f"--{param.name.replace('_', '-')}", dest=param.name,
+                           type=_parse_optional(kind), default=argparse.SUPPRESS,
+                           help=f"default: {default!r}")
+
+
+def _load_config(path: str | None) -> dict:
+    if path is None:
+        return {}
+    text = Path(path).read_text(encoding="utf-8") if Path(path).is_file() else None
+    if text is None:
+        raise FileNotFoundError(f"No such config file: {path!r}.")
+    if path.endswith((".yaml", ".yml")):
+        import yaml
+
+        config = yaml.safe_load(text)
+    else:
+        config = json.loads(text)
+    if not isinstance(config, dict):
+        raise ValueError(f"Config {path!r} must map parameter names to values.")
+    allowed = {p.name for p in _estimator_options()}
+    unknown = sorted(set(config) - allowed)
+    if unknown:
+        raise ValueError(f"Config {path!r} has unknown parameter {unknown[0]!r}; known: "
+                         f"{sorted(allowed)}.")
+    return config
+
+
+def cmd_fit(args) -> int:
+    from tsvae.estimator import TimeSeriesVAE
+    from tsvae.io import check_writable, read_table
+
+    check_writable(args.output, overwrite=args.overwrite)
+    params = _load_config(args.config)
+    params.update({p.name: getattr(args, p.name) for p in _estimator_options()
+                   if hasattr(args, p.name)})
+    data = read_table(args.data)
+    columns = args.columns.split(",") if args.columns else None
+    model = TimeSeriesVAE(progress_bar=not args.no_progress, **params)
+    model.fit(data, columns=columns, time_col=args.time_col, id_col=args.id_col)
+    model.save(args.output)
+    print(f"trained {model.n_epochs_} epoch(s) on {len(model.columns_)} feature(s); "
+          f"saved {args.output}")
+    return 0
+
+
+def cmd_generate(args) -> int:
+    from tsvae.estimator import TimeSeriesVAE
+    from tsvae.io import check_writable, write_table
+
+    check_writable(args.output, overwrite=args.overwrite)
+    model = TimeSeriesVAE.load(args.model)
+    options = {k: getattr(args, k) for k in ("method", "noise_scale") if hasattr(args, k)}
+    if args.series_length is not None:
+        frame = model.generate_series(args.series_length, random_state=args.seed, **options)
+        write_table(frame, args.output, overwrite=args.overwrite, index=True)
+        print(f"wrote a series of {len(frame)} rows to {args.output}")
+    else:
+        if args.n is None:
+            raise ValueError("Pass -n (number of windows) or --series-length.")
+        frame = model.generate(args.n, random_state=args.seed, **options)
+        write_table(frame, args.output, overwrite=args.overwrite)
+        print(f"wrote {args.n} windows to {args.output}")
+    return 0
+
+
+def _write_report(report, args) -> None:
+    from tsvae.io import check_writable
+
+    if args.report:
+        check_writable(args.report, overwrite=args.overwrite)
+        report.to_html(args.report)
+        print(f"report: {args.report}")
+
+
+def cmd_evaluate(args) -> int:
+    from tsvae.evaluation import evaluate
+    from tsvae.io import check_writable, read_table
+    from tsvae.persistence import atomic_write_bytes
+
+    if args.json:
+        check_writable(args.json, overwrite=args.overwrite)
+    real = read_table(args.real, time_col=args.time_col)
+    synthetic = read_table(args.synthetic,
+                           time_col=args.time_col if args.time_col in _columns(args.synthetic)
+                           else None)
+    report = evaluate(real, synthetic, args.n_past, checks=args.checks, fast=args.fast,
+                      random_state=args.seed, progress=not args.no_progress,
+                      plots_in_report=bool(args.report))
+    print(report.to_markdown() if args.verbose else repr(report))
+    _write_report(report, args)
+    if args.json:
+        atomic_write_bytes(Path(args.json), report.to_json().encode("utf-8"))
+        print(f"summary: {args.json}")
+    return 1 if (args.fail_on_fail and not report.passed) else 0
+
+
+def _columns(path) -> list:
+    try:
+        return list(pd.read_csv(path, nrows=0).columns) if str(path).endswith(".csv") else []
+    except (OSError, ValueError):
+        return []
+
+
+def cmd_compare(args) -> int:
+    from tsvae.estimator import TimeSeriesVAE
+    from tsvae.evaluation import compare_methods
+    from tsvae.io import read_table
+
+    model = TimeSeriesVAE.load(args.model)
+    real = read_table(args.real, time_col=args.time_col)
+    if model.columns_ and set(model.columns_) <= set(real.columns):
+        real = real[model.columns_]
+    result = compare_methods(model, real, n=args.n, fast=args.fast, random_state=args.seed,
+                             plots_in_report=bool(args.report), progress=not args.no_progress)
+    print(result.to_markdown())
+    if args.report:
+        first = next(iter(result.reports.values()))
+        first.latent = result.diagnostics
+        _write_report(first, args)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from tsvae.demo import run_demo
+
+    print("tsvae demo: fitting an LSTM VAE on the bundled energy data (19,734 rows x 28 "
+          "features, 10-minute steps)...")
+    result = run_demo(args.output_dir, max_epochs=args.max_epochs, max_time=args.max_time,
+                      progress_bar=not args.no_progress)
+    print(f"trained {result.model.n_epochs_} epoch(s) in {result.fit_seconds:.0f} s")
+    for path in result.files:
+        print(f"wrote {path}")
+    print("\nReal vs synthetic windows: per-feature mean, std and lag-1 autocorrelation")
+    with pd.option_context("display.width", 200, "display.max_columns", 20,
+                           "display.float_format", "{:.3g}".format):
+        print(result.summary.to_string())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tsvae", description="Synthetic multivariate time series with sequence VAEs.",
+        epilog="Example: tsvae fit data.csv --time-col date --n-past 24 -o model.tsvae")
+    parser.add_argument("--version", action="version", version=f"tsvae {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name, help_text, example):
+        p = sub.add_parser(name, help=help_text, description=help_text,
+                           epilog=f"Example: {example}",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks on errors")
+        p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+        return p
+
+    fit = add("fit", "Train a model on a CSV or Parquet file and save it.",
+              "tsvae fit energy.csv --time-col date --n-past 24 --max-epochs 30 -o energy.tsvae")
+    fit.add_argument("data", help="CSV or Parquet file, one row per time step")
+    fit.add_argument("-o", "--output", required=True, help="model file to write")
+    fit.add_argument("--time-col", help="timestamp column")
+    fit.add_argument("--id-col", help="series id column (long/panel data)")
+    fit.add_argument("--columns", help="comma-separated feature columns (default: all others)")
+    fit.add_argument("--config", help="YAML or JSON file of model options (flags override)")
+    fit.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    _add_estimator_flags(fit)
+    fit.set_defaults(func=cmd_fit)
+
+    gen = add("generate", "Generate synthetic windows (or one long series) from a model.",
+              "tsvae generate energy.tsvae -n 1000 --method aggregate --seed 0 -o synth.csv")
+    gen.add_argument("model", help="model file written by 'tsvae fit'")
+    gen.add_argument("-n", type=int, help="number of windows")
+    gen.add_argument("--method", default=argparse.SUPPRESS,
+                     help="prior, posterior, noisy_posterior or aggregate (default: prior)")
+    gen.add_argument("--noise-scale", type=float, default=argparse.SUPPRESS,
+                     help="posterior noise multiplier of noisy_posterior (default: 1.0)")
+    gen.add_argument("--series-length", type=int,
+                     help="roll a conditional model (n_future > 0) into one series of L rows")
+    gen.add_argument("--seed", type=int, help="random seed (same seed, same output)")
+    gen.add_argument("-o", "--output", required=True, help="CSV or Parquet file to write")
+    gen.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    gen.set_defaults(func=cmd_generate)
+
+    ev = add("evaluate", "Run the statistical checks on real vs synthetic data.",
+             "tsvae evaluate energy.csv synth.csv --time-col date --n-past 24 "
+             "--report report.html --fail-on-fail")
+    ev.add_argument("real", help="real data: a series file or a windows file")
+    ev.add_argument("synthetic", help="synthetic data: 'tsvae generate' output or a series")
+    ev.add_argument("--n-past", type=int, help="window length for series files")
+    ev.add_argument("--time-col", help="timestamp column of series files")
+    ev.add_argument("--checks", nargs="+", help="check names or groups (default: all)")
+    ev.add_argument("--fast", action="store_true", help="smaller samples, quicker")
+    ev.add_argument("--seed", type=int, default=0, help="random seed of the checks")
+    ev.add_argument("--report", help="write an HTML report here")
+    ev.add_argument("--json", help="write a JSON summary here")
+    ev.add_argument("--fail-on-fail", action="store_true", help="exit 1 when the verdict fails")
+    ev.add_argument("--verbose", action="store_true", help="print every row")
+    ev.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    ev.set_defaults(func=cmd_evaluate)
+
+    cmp_ = add("compare", "Compare the generation methods of a model side by side.",
+               "tsvae compare energy.tsvae energy.csv --time-col date --report compare.html")
+    cmp_.add_argument("model")
+    cmp_.add_argument("real")
+    cmp_.add_argument("--time-col", help="timestamp column of the real file")
+    cmp_.add_argument("-n", type=int, help="windows per method (default: as many as real)")
+    cmp_.add_argument("--fast", action="store_true", help="smaller samples, quicker")
+    cmp_.add_argument("--seed", type=int, default=0)
+    cmp_.add_argument("--report", help="write an HTML report here")
+    cmp_.add_argument("--overwrite", action="store_true")
+    cmp_.set_defaults(func=cmd_compare)
+
+    demo = add("demo", "Fit on the bundled energy data, generate, and print a comparison.",
+               "tsvae demo --output-dir demo_output")
+    demo.add_argument("--output-dir", default="demo_output")
+    demo.add_argument("--max-epochs", type=int, default=20)
+    demo.add_argument("--max-time", type=float, default=150.0, help="seconds")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    if args.no_progress:
+        for name in ("pytorch_lightning", "lightning.pytorch"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("tsvae: interrupted; no output was written partially.", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, FileNotFoundError, RuntimeError, OSError) as err:
+        if args.debug:
+            raise
+        print(f"tsvae: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -39,8 +39,9 @@ class VAELightningModule(pl.LightningModule):
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
         out = self._step(batch, self.current_beta())
         if not torch.isfinite(out["loss"]):
+            value = float(out["loss"].detach())
             raise TrainingDivergedError(
-                f"Training loss became {float(out['loss'].detach())} at epoch {self.current_epoch}, "
+                f"Training loss became {value} at epoch {self.current_epoch}, "
                 f"batch {batch_idx}. Likely causes: a learning rate too high (try "
                 f"learning_rate={self.learning_rate / 10:g}), inputs left unscaled or with "
                 "extreme values (keep scaler='minmax' or 'standard'), or too large alpha."

@@ -12,9 +12,10 @@ from sklearn.base import BaseEstimator
 
 from tsvae.data.datamodule import WindowDataModule
 from tsvae.data.long_format import frame_to_windows, is_long_format, windows_to_frame
+from tsvae.data.prepare import prepare_training_data
 from tsvae.data.scaling import make_scaler
 from tsvae.data.validate import MISSING_POLICIES, validate_frame, validate_windows
-from tsvae.data.windows import sliding_windows, split_window_starts
+from tsvae.data.windows import sliding_windows
 from tsvae.generation.samplers import AggregateSampler, Latents
 from tsvae.model.lightning import VAELightningModule
 from tsvae.model.vae import SequenceVAE
@@ -35,6 +36,9 @@ class TrainingLatents:
     latents: Latents
     series: np.ndarray
     contexts: np.ndarray | None = None
+    #: per-feature std of the reconstruction residual (scaled units): the decoder's
+    #: observation noise, estimated after training
+    residual_std: np.ndarray | None = None
 
 
 class TimeSeriesVAE(BaseEstimator):
@@ -192,49 +196,23 @@ class TimeSeriesVAE(BaseEstimator):
         """
         self._check_params()
         length = self.window_length
-        if isinstance(data, pd.DataFrame):
-            series = validate_frame(data, columns=columns, time_col=time_col, id_col=id_col,
-                                    missing=self.missing, min_length=length)
-            values, bounds = series.values, series.bounds
-            stride = self.stride
-            self.columns_ = series.columns
-            self.series_ids_ = series.series_ids
-            self.freq_ = series.freq
-            self.index_name_ = series.time_index[0].name
-            self.last_index_ = [index[-1] for index in series.time_index]
-        elif isinstance(data, np.ndarray) or hasattr(data, "__array__"):
-            if columns is not None or time_col is not None or id_col is not None:
-                raise ValueError("columns, time_col and id_col apply to DataFrames, not arrays.")
-            windows = validate_windows(data, window_length=length)
-            values = windows.reshape(-1, windows.shape[2])
-            bounds = [(0, len(values))]
-            stride = length  # ready-made windows: one per block of `length` rows
-            self.columns_ = [f"feature_{j}" for j in range(windows.shape[2])]
-            self.series_ids_ = [None]
-            self.freq_ = None
-            self.index_name_ = None
-            self.last_index_ = [None]
-        else:
-            raise TypeError(f"fit expects a pandas DataFrame or a 3-D numpy array, got "
-                            f"{type(data).__name__}.")
+        prepared = prepare_training_data(
+            data, length=length, stride=self.stride, val_fraction=self.val_fraction,
+            scaler=self.scaler, missing=self.missing, columns=columns, time_col=time_col,
+            id_col=id_col,
+        )
+        values, bounds, split = prepared.values, prepared.bounds, prepared.split
+        self.columns_ = prepared.columns
+        self.series_ids_ = prepared.series_ids
+        self.freq_ = prepared.freq
+        self.index_name_ = prepared.index_name
+        self.last_index_ = prepared.last_index
+        self.scaler_ = prepared.scaler
         self.time_col_, self.id_col_ = time_col, id_col
         self.n_features_ = len(self.columns_)
-
-        if stride == length and len(bounds) == 1 and not isinstance(data, pd.DataFrame):
-            # Ready-made windows are independent: hold out the last windows, not rows.
-            n_windows = len(values) // length
-            n_val = int(round(n_windows * self.val_fraction)) if n_windows > 1 else 0
-            split = split_window_starts([(0, (n_windows - n_val) * length)], length,
-                                        stride=length, val_fraction=0.0)
-            split.val_starts = np.arange(n_windows - n_val, n_windows, dtype=np.int64) * length
-        else:
-            split = split_window_starts(bounds, length, stride=stride,
-                                        val_fraction=self.val_fraction)
-        self.scaler_ = make_scaler(self.scaler).fit([values[a:b] for a, b in split.train_bounds])
-        self.scaler_.transform(values, inplace=True)  # values is our own copy
         # The last n_past scaled rows of each series: where generate_series continues from.
         self.tails_ = ([values[b - self.n_past:b].copy() for _, b in bounds]
-                       if isinstance(data, pd.DataFrame) else None)
+                       if prepared.from_frame else None)
 
         seed = self.random_state
         if seed is None:
@@ -271,6 +249,7 @@ class TimeSeriesVAE(BaseEstimator):
 
     def _encode_training(self, dataset, bounds, batch_size: int = 4096) -> TrainingLatents:
         mus, log_vars, contexts = [], [], []
+        squared, count = np.zeros(self.n_features_), 0
         with torch.inference_mode():
             for first in range(0, len(dataset), batch_size):
                 batch = dataset.__getitems__(list(range(first, min(first + batch_size,
@@ -278,14 +257,19 @@ class TimeSeriesVAE(BaseEstimator):
                 mu, log_var = self.vae_.encode(batch)
                 mus.append(mu.numpy())
                 log_vars.append(log_var.numpy())
+                past = batch[:, : self.n_past] if self.n_future else None
                 if self.n_future:
-                    contexts.append(self.vae_.context(batch[:, : self.n_past]).numpy())
+                    contexts.append(self.vae_.context(past).numpy())
+                residual = (self.vae_.target(batch) - self.vae_.decode(mu, past)).numpy()
+                squared += (residual.astype(np.float64) ** 2).sum(axis=(0, 1))
+                count += residual.shape[0] * residual.shape[1]
         starts = dataset.starts.numpy()
         series = np.searchsorted(np.array([b for _, b in bounds]), starts, side="right")
         return TrainingLatents(
             Latents(np.concatenate(mus), np.concatenate(log_vars)),
             series.astype(np.int64),
             np.concatenate(contexts) if contexts else None,
+            np.sqrt(squared / max(count, 1)),
         )
 
     # ------------------------------------------------------------------ windows in and out
@@ -348,22 +332,25 @@ class TimeSeriesVAE(BaseEstimator):
 
     def generate(self, n: int, method: str = "prior", *, noise_scale: float = 1.0,
                  x=None, context=None, random_state=None, as_array: bool = False,
-                 return_latents: bool = False):
+                 return_latents: bool = False, observation_noise: bool | None = None):
         """Generate ``n`` synthetic windows; see :func:`tsvae.generate_new_data`."""
         from tsvae.generation.generate import generate_new_data
 
         return generate_new_data(self, x, n=n, method=method, noise_scale=noise_scale,
                                  context=context, random_state=random_state,
-                                 as_array=as_array, return_latents=return_latents)
+                                 as_array=as_array, return_latents=return_latents,
+                                 observation_noise=observation_noise)
 
     def generate_series(self, length: int, method: str = "prior", *, context=None,
-                        noise_scale: float = 1.0, random_state=None):
+                        noise_scale: float = 1.0, random_state=None,
+                        observation_noise: bool | None = None):
         """Roll a conditional model forward into one long series; see
         :func:`tsvae.generation.generate_series`."""
         from tsvae.generation.generate import generate_series
 
         return generate_series(self, length, method=method, context=context,
-                               noise_scale=noise_scale, random_state=random_state)
+                               noise_scale=noise_scale, random_state=random_state,
+                               observation_noise=observation_noise)
 
     def latent_diagnostics(self, *, active_threshold: float = 0.01, n_prior: int = 2_000,
                            random_state: int | None = 0):

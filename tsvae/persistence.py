@@ -84,6 +84,8 @@ def save_model(model, path) -> None:
         "latent_log_var": latents.latents.log_var.astype(np.float32),
         "latent_series": latents.series.astype(np.int64),
     }
+    if latents.residual_std is not None:
+        arrays["residual_std"] = latents.residual_std.astype(np.float64)
     if latents.contexts is not None:
         arrays["latent_contexts"] = latents.contexts.astype(np.float32)
     if model.tails_ is not None:
@@ -185,6 +187,7 @@ def load_model(cls, path):
         Latents(arrays["latent_mu"], arrays["latent_log_var"]),
         arrays["latent_series"],
         arrays.get("latent_contexts"),
+        arrays.get("residual_std"),
     )
     model.tails_ = list(arrays["tails"]) if "tails" in arrays else None
     return model

@@ -124,6 +124,20 @@ def _fill_missing(frame: pd.DataFrame, missing: str, label: str) -> pd.DataFrame
     return filled
 
 
+def _float32_copy(block: pd.DataFrame) -> np.ndarray:
+    """The block as a float32 array that never shares memory with the user's frame.
+
+    Copies once: a float32 frame's ``to_numpy`` may be a view (then we copy it), any other
+    dtype is converted into a new array already.
+    """
+    plain = all(isinstance(t, np.dtype) for t in block.dtypes)
+    values = (block.to_numpy(dtype=np.float32) if plain
+              else block.to_numpy(dtype=np.float32, na_value=np.nan))  # pd.NA -> NaN
+    if any(np.may_share_memory(values, block[c].to_numpy()) for c in block.columns):
+        values = values.copy()
+    return np.require(values, requirements=["C", "W"])
+
+
 def _check_time_order(index: pd.Index, label: str) -> None:
     if index.has_duplicates:
         dup = index[index.duplicated()][0]
@@ -219,7 +233,7 @@ def validate_frame(
         if isinstance(index, pd.DatetimeIndex) or time_col is not None:
             _check_time_order(index, label)
         # One float32 copy of the features; memory stays ~1x the data plus a bool mask.
-        values = group[features].to_numpy(dtype=np.float32, na_value=np.nan, copy=True)
+        values = _float32_copy(group[features])
         if np.isinf(values).any():
             row, col = np.argwhere(np.isinf(values))[0]
             raise ValueError(

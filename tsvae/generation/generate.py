@@ -56,6 +56,22 @@ def _decode(model, z: np.ndarray, contexts: np.ndarray | None) -> np.ndarray:
     return np.concatenate(out)
 
 
+def _observation_noise_default(method: str, observation_noise: bool | None) -> bool:
+    # Fresh samples draw from the observation model p(x|z); posterior methods stay decoded
+    # means around real windows (noise_scale=0 is then exactly the reconstruction).
+    if observation_noise is None:
+        return not SAMPLERS[method].uses_real_windows
+    return bool(observation_noise)
+
+
+def _observe(model, decoded: np.ndarray, rng: np.random.Generator, enabled: bool) -> np.ndarray:
+    """Add the decoder's Gaussian observation noise (residual std per feature) if enabled."""
+    std = model.train_latents_.residual_std
+    if not enabled or std is None:
+        return decoded
+    return (decoded + rng.standard_normal(decoded.shape) * std).astype(np.float32)
+
+
 def _context_vectors(model, past_scaled: np.ndarray) -> np.ndarray:
     with torch.inference_mode():
         return model.vae_.context(torch.from_numpy(np.ascontiguousarray(past_scaled))).numpy()
@@ -89,7 +105,8 @@ def _past_from_context(model, context) -> np.ndarray:
 
 def generate_new_data(model, x=None, *, n: int | None = None, method: str = "prior",
                       noise_scale: float = 1.0, context=None, random_state=None,
-                      as_array: bool = False, return_latents: bool = False):
+                      as_array: bool = False, return_latents: bool = False,
+                      observation_noise: bool | None = None):
     """Generate synthetic windows from a fitted :class:`~tsvae.TimeSeriesVAE`.
 
     Parameters
@@ -114,6 +131,11 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
         Return ``(n, steps, n_features)`` instead of the long DataFrame.
     return_latents : bool
         Also return the latent draws ``z`` of shape ``(n, latent_dim)``.
+    observation_noise : bool, optional
+        Sample the decoder's observation model ``p(x|z) = N(decoder(z), s^2)``, with ``s`` the
+        per-feature residual std measured on the training windows after fitting, instead of
+        returning the decoded mean. Default: on for ``prior`` and ``aggregate`` (fresh samples
+        of ``p(x)``), off for the posterior methods.
 
     Returns
     -------
@@ -178,6 +200,8 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
                 series_of_latent = model.train_latents_.series
             chosen_contexts = contexts[source]
     decoded = _decode(model, draw.z.astype(np.float32), chosen_contexts)
+    decoded = _observe(model, decoded, rng, _observation_noise_default(method,
+                                                                       observation_noise))
 
     extra = None
     if model.id_col_ is not None:
@@ -202,12 +226,14 @@ def _future_index(model, last, length: int) -> pd.Index:
 
 
 def generate_series(model, length: int, *, method: str = "prior", context=None,
-                    noise_scale: float = 1.0, random_state=None) -> pd.DataFrame:
+                    noise_scale: float = 1.0, random_state=None,
+                    observation_noise: bool | None = None) -> pd.DataFrame:
     """Roll a conditional model (``n_future > 0``) forward on its own output.
 
     Starts after the end of the training data (each series of a panel), or after ``context``
     when given, and returns ``length`` new rows in original units whose index continues the
-    data's frequency (an integer index when the data had no dates).
+    data's frequency (an integer index when the data had no dates). ``observation_noise`` as
+    in :func:`generate_new_data`; the noisy steps are what the next steps are conditioned on.
 
     Examples
     --------
@@ -246,11 +272,12 @@ def generate_series(model, length: int, *, method: str = "prior", context=None,
         pasts = np.stack(model.tails_)
         last, ids = model.last_index_, model.series_ids_
     sampler = _sampler_for(model, method, noise_scale)
+    noisy = _observation_noise_default(method, observation_noise)
 
     chunks = []
     for _ in range(math.ceil(length / model.n_future)):
         z = sampler.sample(len(pasts), rng).z.astype(np.float32)
-        future = _decode(model, z, _context_vectors(model, pasts))
+        future = _observe(model, _decode(model, z, _context_vectors(model, pasts)), rng, noisy)
         chunks.append(future)
         pasts = np.concatenate([pasts, future], axis=1)[:, -model.n_past:]
     scaled = np.concatenate(chunks, axis=1)[:, :length]

@@ -1,0 +1,27 @@
+"""Helpers shared by the benchmark scripts (not part of the package)."""
+
+from __future__ import annotations
+
+import logging
+import resource
+import statistics
+import time
+
+
+def quiet_lightning() -> None:
+    for name in ("pytorch_lightning", "lightning.pytorch"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def median_time(fn, repeats: int = 3) -> tuple[float, list[float]]:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times

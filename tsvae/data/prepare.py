@@ -1,0 +1,80 @@
+"""From the user's data to one scaled array plus the window split: what ``fit`` trains on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tsvae.data.scaling import make_scaler
+from tsvae.data.validate import validate_frame, validate_windows
+from tsvae.data.windows import WindowSplit, split_window_starts
+
+
+@dataclass
+class TrainingData:
+    """Scaled ``[T, F]`` float32 array (one contiguous copy), window split and metadata."""
+
+    values: np.ndarray
+    bounds: list[tuple[int, int]]
+    split: WindowSplit
+    scaler: object
+    columns: list[str]
+    series_ids: list
+    freq: str | None
+    index_name: object
+    last_index: list
+    from_frame: bool
+
+
+def _split_ready_made(n_rows: int, length: int, val_fraction: float) -> WindowSplit:
+    # Ready-made windows are independent: hold out the last windows, not the last rows.
+    n_windows = n_rows // length
+    n_val = int(round(n_windows * val_fraction)) if n_windows > 1 else 0
+    split = split_window_starts([(0, (n_windows - n_val) * length)], length, stride=length,
+                                val_fraction=0.0)
+    split.val_starts = np.arange(n_windows - n_val, n_windows, dtype=np.int64) * length
+    return split
+
+
+def prepare_training_data(data, *, length: int, stride: int = 1, val_fraction: float = 0.1,
+                          scaler: str = "minmax", missing: str = "error", columns=None,
+                          time_col: str | None = None, id_col: str | None = None
+                          ) -> TrainingData:
+    """Validate, split chronologically, fit the scaler on training rows, scale in place.
+
+    Memory: one float32 copy of the features plus the window start indices.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> frame = pd.DataFrame({"a": np.arange(100.0)})
+    >>> prepared = prepare_training_data(frame, length=10, val_fraction=0.2)
+    >>> float(prepared.values.max()) > 1.0  # validation rows lie beyond the training range
+    True
+    """
+    if isinstance(data, pd.DataFrame):
+        series = validate_frame(data, columns=columns, time_col=time_col, id_col=id_col,
+                                missing=missing, min_length=length)
+        values, bounds = series.values, series.bounds
+        split = split_window_starts(bounds, length, stride=stride, val_fraction=val_fraction)
+        meta = dict(columns=series.columns, series_ids=series.series_ids, freq=series.freq,
+                    index_name=series.time_index[0].name,
+                    last_index=[index[-1] for index in series.time_index], from_frame=True)
+    elif isinstance(data, np.ndarray) or hasattr(data, "__array__"):
+        if columns is not None or time_col is not None or id_col is not None:
+            raise ValueError("columns, time_col and id_col apply to DataFrames, not arrays.")
+        windows = validate_windows(data, window_length=length)
+        values = windows.reshape(-1, windows.shape[2])
+        bounds = [(0, len(values))]
+        split = _split_ready_made(len(values), length, val_fraction)
+        meta = dict(columns=[f"feature_{j}" for j in range(windows.shape[2])],
+                    series_ids=[None], freq=None, index_name=None, last_index=[None],
+                    from_frame=False)
+    else:
+        raise TypeError(f"fit expects a pandas DataFrame or a 3-D numpy array, got "
+                        f"{type(data).__name__}.")
+    fitted = make_scaler(scaler).fit([values[a:b] for a, b in split.train_bounds])
+    fitted.transform(values, inplace=True)  # our own copy, never the user's data
+    return TrainingData(values=values, bounds=bounds, split=split, scaler=fitted, **meta)

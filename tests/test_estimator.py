@@ -133,3 +133,16 @@ def test_loading_bad_files(tmp_path, fitted_model):
         tsvae.TimeSeriesVAE.load(truncated)
     with pytest.raises(ValueError, match="No model file"):
         tsvae.TimeSeriesVAE.load(tmp_path / "missing.tsvae")
+
+
+def test_identical_columns_are_modelled_once_and_stay_identical():
+    stocks = tsvae.datasets.load_stocks().iloc[:400]
+    assert (stocks["Close"] == stocks["Adj_Close"]).all()
+    model = tiny_model(max_epochs=1).fit(stocks)
+    assert model.n_model_features == 5 and model.n_features_ == 6
+    for method in ("prior", "posterior", "aggregate"):
+        out = model.generate(20, method=method, random_state=0)
+        assert list(out.columns[2:]) == list(stocks.columns)
+        np.testing.assert_array_equal(out["Close"], out["Adj_Close"])
+    mu, _ = model.encode(stocks.iloc[:30])
+    assert mu.shape == (30 - 12 + 1, 3)

@@ -174,3 +174,33 @@ def test_prior_hole_score_flags_collapsed_latents():
     wide, _ = prior_hole_score(rng.normal(size=(3000, 3)), rng.normal(size=(1000, 3)))
     narrow, _ = prior_hole_score(0.1 * rng.normal(size=(3000, 3)), rng.normal(size=(1000, 3)))
     assert wide < 0.05 and narrow > 0.9
+
+
+def test_fresh_samples_draw_the_observation_noise(fitted_model):
+    noisy = fitted_model.generate(4000, method="prior", random_state=4, as_array=True)
+    mean = fitted_model.generate(4000, method="prior", random_state=4, as_array=True,
+                                 observation_noise=False)
+    noise = fitted_model.train_latents_.noise
+    expected = np.sqrt(np.diag(noise.stationary_cov)) * fitted_model.scaler_.scale_
+    assert expected.shape == (6,) and (expected > 0).all()
+    np.testing.assert_allclose((noisy - mean).std(axis=(0, 1)), expected, rtol=0.05)
+    # Posterior methods return decoded means unless asked.
+    a = fitted_model.generate(50, method="posterior", random_state=4, as_array=True)
+    b = fitted_model.generate(50, method="posterior", random_state=4, as_array=True,
+                              observation_noise=False)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_observation_noise_recovers_an_ar1_process():
+    from tsvae.generation.observation import ObservationNoise, ResidualAccumulator
+
+    truth = ObservationNoise(np.array([0.8, 0.0]), np.array([[1.0, 0.5], [0.5, 1.0]]))
+    acc = ResidualAccumulator(2)
+    acc.add(truth.sample(5000, 24, np.random.default_rng(0)))
+    fitted = acc.fit()
+    np.testing.assert_allclose(fitted.phi, truth.phi, atol=0.02)
+    np.testing.assert_allclose(fitted.innovation_cov, truth.innovation_cov, atol=0.05)
+    # Identical features (like energy's rv1 and rv2) give a singular covariance: still samples.
+    twin = ObservationNoise(np.array([0.5, 0.5]), np.ones((2, 2)))
+    draw = twin.sample(10, 5, np.random.default_rng(0))
+    np.testing.assert_allclose(draw[..., 0], draw[..., 1], atol=1e-6)

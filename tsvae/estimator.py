@@ -16,6 +16,7 @@ from tsvae.data.prepare import prepare_training_data
 from tsvae.data.scaling import make_scaler
 from tsvae.data.validate import MISSING_POLICIES, validate_frame, validate_windows
 from tsvae.data.windows import sliding_windows
+from tsvae.generation.observation import ObservationNoise, ResidualAccumulator
 from tsvae.generation.samplers import AggregateSampler, Latents
 from tsvae.model.lightning import VAELightningModule
 from tsvae.model.vae import SequenceVAE
@@ -36,9 +37,8 @@ class TrainingLatents:
     latents: Latents
     series: np.ndarray
     contexts: np.ndarray | None = None
-    #: per-feature std of the reconstruction residual (scaled units): the decoder's
-    #: observation noise, estimated after training
-    residual_std: np.ndarray | None = None
+    #: the decoder's observation model, fitted to the training residuals after training
+    noise: ObservationNoise | None = None
 
 
 class TimeSeriesVAE(BaseEstimator):
@@ -170,6 +170,25 @@ class TimeSeriesVAE(BaseEstimator):
             )
 
     @property
+    def n_model_features(self) -> int:
+        """Features the network models: identical user columns count once."""
+        return int(self.feature_map_.max()) + 1
+
+    def to_model_features(self, scaled: np.ndarray) -> np.ndarray:
+        """Drop the copies of identical columns (last axis), keeping the first of each."""
+        from tsvae.data.prepare import first_columns
+
+        keep = first_columns(self.feature_map_)
+        return scaled if len(keep) == scaled.shape[-1] else np.ascontiguousarray(
+            scaled[..., keep])
+
+    def to_user_features(self, scaled: np.ndarray) -> np.ndarray:
+        """Copy each model feature to every user column it stands for (last axis)."""
+        if len(self.feature_map_) == scaled.shape[-1]:
+            return scaled
+        return scaled[..., self.feature_map_]
+
+    @property
     def window_length(self) -> int:
         """Steps in one training window: ``n_past + n_future``."""
         return self.n_past + self.n_future
@@ -210,6 +229,7 @@ class TimeSeriesVAE(BaseEstimator):
         self.scaler_ = prepared.scaler
         self.time_col_, self.id_col_ = time_col, id_col
         self.n_features_ = len(self.columns_)
+        self.feature_map_ = prepared.feature_map
         # The last n_past scaled rows of each series: where generate_series continues from.
         self.tails_ = ([values[b - self.n_past:b].copy() for _, b in bounds]
                        if prepared.from_frame else None)
@@ -243,13 +263,13 @@ class TimeSeriesVAE(BaseEstimator):
         return self
 
     def _build_vae(self) -> SequenceVAE:
-        return SequenceVAE(self.n_features_, self.n_past, self.n_future,
+        return SequenceVAE(self.n_model_features, self.n_past, self.n_future,
                            architecture=self.architecture, latent_dim=self.latent_dim,
                            hidden_size=self.hidden_size, num_layers=self.num_layers)
 
     def _encode_training(self, dataset, bounds, batch_size: int = 4096) -> TrainingLatents:
         mus, log_vars, contexts = [], [], []
-        squared, count = np.zeros(self.n_features_), 0
+        residuals = ResidualAccumulator(self.n_model_features)
         with torch.inference_mode():
             for first in range(0, len(dataset), batch_size):
                 batch = dataset.__getitems__(list(range(first, min(first + batch_size,
@@ -260,21 +280,19 @@ class TimeSeriesVAE(BaseEstimator):
                 past = batch[:, : self.n_past] if self.n_future else None
                 if self.n_future:
                     contexts.append(self.vae_.context(past).numpy())
-                residual = (self.vae_.target(batch) - self.vae_.decode(mu, past)).numpy()
-                squared += (residual.astype(np.float64) ** 2).sum(axis=(0, 1))
-                count += residual.shape[0] * residual.shape[1]
+                residuals.add((self.vae_.target(batch) - self.vae_.decode(mu, past)).numpy())
         starts = dataset.starts.numpy()
         series = np.searchsorted(np.array([b for _, b in bounds]), starts, side="right")
         return TrainingLatents(
             Latents(np.concatenate(mus), np.concatenate(log_vars)),
             series.astype(np.int64),
             np.concatenate(contexts) if contexts else None,
-            np.sqrt(squared / max(count, 1)),
+            residuals.fit(),
         )
 
     # ------------------------------------------------------------------ windows in and out
     def scaled_windows(self, x, *, length: int | None = None) -> np.ndarray:
-        """Turn user windows or a series frame into scaled windows ``(N, length, F)``.
+        """Turn user windows or a series frame into scaled model-space windows.
 
         ``x`` may be a 3-D array or long frame (``sample``, ``step``, features) in original
         units, or a series frame with the model's columns (windowed with stride 1).
@@ -299,10 +317,14 @@ class TimeSeriesVAE(BaseEstimator):
         if windows.shape[2] != self.n_features_:
             raise ValueError(f"Windows have {windows.shape[2]} features but the model was "
                              f"fitted on {self.n_features_} ({self.columns_!r}).")
-        return self.scaler_.transform(windows, inplace=True)
+        return self.to_model_features(self.scaler_.transform(windows, inplace=True))
+
+    def to_original_units(self, scaled: np.ndarray) -> np.ndarray:
+        """Model-space scaled values -> user columns in original units (float64)."""
+        return self.scaler_.inverse_transform(self.to_user_features(scaled))
 
     def _to_output(self, scaled: np.ndarray, as_array: bool, extra: dict | None = None):
-        windows = self.scaler_.inverse_transform(scaled)
+        windows = self.to_original_units(scaled)
         if as_array:
             return windows
         return windows_to_frame(windows, self.columns_, extra=extra)

@@ -20,6 +20,7 @@ from safetensors.torch import save as save_weights
 
 from tsvae._version import __version__
 from tsvae.data.scaling import scaler_from_dict
+from tsvae.generation.observation import ObservationNoise
 from tsvae.generation.samplers import AggregateSampler, Latents
 
 logger = logging.getLogger(__name__)
@@ -84,8 +85,8 @@ def save_model(model, path) -> None:
         "latent_log_var": latents.latents.log_var.astype(np.float32),
         "latent_series": latents.series.astype(np.int64),
     }
-    if latents.residual_std is not None:
-        arrays["residual_std"] = latents.residual_std.astype(np.float64)
+    if latents.noise is not None:
+        arrays.update(latents.noise.to_arrays())
     if latents.contexts is not None:
         arrays["latent_contexts"] = latents.contexts.astype(np.float32)
     if model.tails_ is not None:
@@ -97,6 +98,7 @@ def save_model(model, path) -> None:
         "params": params,
         "columns": model.columns_,
         "n_features": model.n_features_,
+        "feature_map": model.feature_map_.tolist(),
         "scaler": model.scaler_.to_dict(),
         "freq": model.freq_,
         "index_name": _json_safe(model.index_name_),
@@ -165,6 +167,7 @@ def load_model(cls, path):
         model = cls(**meta["params"])
         model.columns_ = list(meta["columns"])
         model.n_features_ = int(meta["n_features"])
+        model.feature_map_ = np.asarray(meta["feature_map"], dtype=np.int64)
         model.scaler_ = scaler_from_dict(meta["scaler"])
         model.freq_ = meta["freq"]
         model.index_name_ = meta["index_name"]
@@ -187,7 +190,7 @@ def load_model(cls, path):
         Latents(arrays["latent_mu"], arrays["latent_log_var"]),
         arrays["latent_series"],
         arrays.get("latent_contexts"),
-        arrays.get("residual_std"),
+        ObservationNoise.from_arrays(arrays),
     )
     model.tails_ = list(arrays["tails"]) if "tails" in arrays else None
     return model

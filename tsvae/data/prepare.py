@@ -26,6 +26,8 @@ class TrainingData:
     index_name: object
     last_index: list
     from_frame: bool
+    #: for each user column, the model feature it is generated from (identical columns share)
+    feature_map: np.ndarray | None = None
 
 
 def _split_ready_made(n_rows: int, length: int, val_fraction: float) -> WindowSplit:
@@ -77,4 +79,40 @@ def prepare_training_data(data, *, length: int, stride: int = 1, val_fraction: f
                         f"{type(data).__name__}.")
     fitted = make_scaler(scaler).fit([values[a:b] for a, b in split.train_bounds])
     fitted.transform(values, inplace=True)  # our own copy, never the user's data
-    return TrainingData(values=values, bounds=bounds, split=split, scaler=fitted, **meta)
+    feature_map = identical_column_map(values)
+    keep = first_columns(feature_map)
+    if len(keep) < values.shape[1]:
+        values = np.ascontiguousarray(values[:, keep])
+    return TrainingData(values=values, bounds=bounds, split=split, scaler=fitted,
+                        feature_map=feature_map, **meta)
+
+
+def identical_column_map(values: np.ndarray) -> np.ndarray:
+    """Map each column to the first column identical to it on every row.
+
+    Real data has exact copies (energy's ``rv1``/``rv2``, stocks' ``Close``/``Adj_Close``); a
+    model that generates each copy separately breaks the equality a classifier spots at once.
+    Such columns are modelled once and copied on output.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> identical_column_map(np.array([[1., 2., 1.], [3., 4., 3.]])).tolist()
+    [0, 1, 0]
+    """
+    seen: dict[bytes, int] = {}
+    model_index: list[int] = []
+    mapping = []
+    for j in range(values.shape[1]):
+        key = np.ascontiguousarray(values[:, j]).tobytes()
+        if key not in seen:
+            seen[key] = len(model_index)
+            model_index.append(j)
+        mapping.append(seen[key])
+    return np.asarray(mapping, dtype=np.int64)
+
+
+def first_columns(feature_map: np.ndarray) -> np.ndarray:
+    """User column index of each model feature (the first of each identical group)."""
+    _, first = np.unique(feature_map, return_index=True)
+    return np.sort(first)

@@ -65,11 +65,12 @@ def _observation_noise_default(method: str, observation_noise: bool | None) -> b
 
 
 def _observe(model, decoded: np.ndarray, rng: np.random.Generator, enabled: bool) -> np.ndarray:
-    """Add the decoder's Gaussian observation noise (residual std per feature) if enabled."""
-    std = model.train_latents_.residual_std
-    if not enabled or std is None:
+    """Add a draw of the decoder's observation noise (see ``observation.py``) if enabled."""
+    noise = model.train_latents_.noise
+    if not enabled or noise is None:
         return decoded
-    return (decoded + rng.standard_normal(decoded.shape) * std).astype(np.float32)
+    n, steps, _ = decoded.shape
+    return (decoded + noise.sample(n, steps, rng)).astype(np.float32)
 
 
 def _context_vectors(model, past_scaled: np.ndarray) -> np.ndarray:
@@ -100,7 +101,7 @@ def _past_from_context(model, context) -> np.ndarray:
     past = values[-model.n_past:]
     if not np.isfinite(past).all():
         raise ValueError("context has NaN or infinite values in its last n_past rows; fill them.")
-    return model.scaler_.transform(past.astype(np.float32))[None]
+    return model.to_model_features(model.scaler_.transform(past.astype(np.float32)))[None]
 
 
 def generate_new_data(model, x=None, *, n: int | None = None, method: str = "prior",
@@ -132,9 +133,10 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
     return_latents : bool
         Also return the latent draws ``z`` of shape ``(n, latent_dim)``.
     observation_noise : bool, optional
-        Sample the decoder's observation model ``p(x|z) = N(decoder(z), s^2)``, with ``s`` the
-        per-feature residual std measured on the training windows after fitting, instead of
-        returning the decoded mean. Default: on for ``prior`` and ``aggregate`` (fresh samples
+        Sample the decoder's observation model (decoded mean plus Gaussian AR(1) residual noise
+        fitted on the training windows after training, see
+        :mod:`tsvae.generation.observation`) instead of returning the decoded mean.
+        Default: on for ``prior`` and ``aggregate`` (fresh samples
         of ``p(x)``), off for the posterior methods.
 
     Returns
@@ -281,7 +283,7 @@ def generate_series(model, length: int, *, method: str = "prior", context=None,
         chunks.append(future)
         pasts = np.concatenate([pasts, future], axis=1)[:, -model.n_past:]
     scaled = np.concatenate(chunks, axis=1)[:, :length]
-    values = model.scaler_.inverse_transform(scaled)
+    values = model.to_original_units(scaled)
 
     frames = []
     for series_values, series_last, series_id in zip(values, last, ids, strict=True):

@@ -1,0 +1,206 @@
+"""Fidelity benchmark in the TimeGAN protocol: Sines, Stocks, Energy, ETTh.
+
+For each data set: windows of 24 steps, stride 1, min-max scaled per feature by the real data.
+tsvae is trained with its defaults (``TimeSeriesVAE(n_past=24)``, limited by ``--max-time``
+seconds of CPU training), then generates as many windows as the real set with every method.
+Beside it, in the same run: a statsmodels VAR(2) baseline and the real-vs-real floor (a random
+half of the real windows against the other half). Discriminative and predictive scores are
+mean ± std over ``--seeds`` metric seeds; marginal (KS), ACF and correlation figures come from
+``tsvae.evaluate``. Results go to ``benchmarks/results/fidelity.csv`` and a markdown table.
+
+Run: ``make bench-fidelity`` (full) or ``python benchmarks/fidelity.py --quick`` (smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from _common import quiet_lightning  # noqa: E402
+
+import tsvae  # noqa: E402
+from tsvae.baselines import VARBaseline  # noqa: E402
+from tsvae.data.windows import sliding_windows  # noqa: E402
+from tsvae.evaluation.ml_scores import discriminative_score, predictive_mae  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+PUBLISHED = {  # ../shared/data/README.md
+    "TimeGAN (2019)": {"sines": .011, "stocks": .102, "energy": .236, "etth": .114},
+    "TimeVAE (Diffusion-TS re-run)": {"sines": .041, "stocks": .145, "energy": .499,
+                                      "etth": .209},
+    "Diffusion-TS (2024)": {"sines": .006, "stocks": .067, "energy": .122, "etth": .061},
+}
+PUBLISHED_PRED = {"TimeGAN (2019)": {"sines": .093, "stocks": .038, "energy": .273},
+                  "TimeVAE (Diffusion-TS re-run)": {"sines": .093, "stocks": .039,
+                                                    "energy": .292},
+                  "Diffusion-TS (2024)": {"sines": .093, "stocks": .036, "energy": .250}}
+NOISE_SCALE = 1.5
+
+
+def load(name: str):
+    if name == "sines":
+        return tsvae.datasets.make_sines(10_000, length=24, n_features=5, random_state=0)
+    return {"stocks": tsvae.datasets.load_stocks, "energy": tsvae.datasets.load_energy,
+            "etth": tsvae.datasets.load_etth1}[name]()
+
+
+def real_windows(data) -> np.ndarray:
+    if isinstance(data, np.ndarray):
+        return data.astype(np.float64)
+    return np.ascontiguousarray(sliding_windows(data.to_numpy(np.float64), 24))
+
+
+def scores(real_s, synth_s, seeds, disc_iters, pred_iters, max_windows):
+    rng = np.random.default_rng(0)
+    if len(real_s) > max_windows:
+        real_s = real_s[rng.choice(len(real_s), max_windows, replace=False)]
+    if len(synth_s) > max_windows:
+        synth_s = synth_s[rng.choice(len(synth_s), max_windows, replace=False)]
+    disc = [discriminative_score(real_s, synth_s, iterations=disc_iters, seed=s) for s in seeds]
+    pred = [predictive_mae(synth_s, real_s, iterations=pred_iters, seed=s) for s in seeds]
+    return disc, pred
+
+
+def run_dataset(name, args, seeds):
+    data = load(name)
+    real = real_windows(data)
+    low, span = real.min(axis=(0, 1)), np.ptp(real, axis=(0, 1))
+    span[span == 0] = 1.0
+
+    def scale(w):
+        return ((w - low) / span).astype(np.float32)
+
+    rows, speed = [], []
+    config = dict(n_past=24, max_time=args.max_time, random_state=0, progress_bar=False,
+                  trainer_kwargs={"accelerator": "cpu"})
+    model = tsvae.TimeSeriesVAE(**config)
+    start = time.perf_counter()
+    model.fit(data)
+    fit_s = time.perf_counter() - start
+    n_train = len(model.train_latents_.series)
+    speed.append({"dataset": name, "architecture": model.architecture, "fit_s": fit_s,
+                  "epochs": model.n_epochs_,
+                  "train_windows_per_s": n_train * model.n_epochs_ / fit_s})
+    candidates = {}
+    for method in ("prior", "aggregate", "posterior", "noisy_posterior"):
+        start = time.perf_counter()
+        candidates[f"tsvae {method}"] = model.generate(len(real), method=method,
+                                                       noise_scale=NOISE_SCALE,
+                                                       random_state=1, as_array=True)
+        speed[-1][f"generate_{method}_windows_per_s"] = len(real) / (time.perf_counter() - start)
+    var = VARBaseline(2).fit(data)
+    candidates["VAR(2) baseline"] = var.generate(len(real), 24, random_state=1)
+    order = np.random.default_rng(0).permutation(len(real))
+    half = len(real) // 2
+    reference, held_out = real[order[:half]], real[order[half:]]
+
+    trtr = [predictive_mae(scale(real), scale(real), iterations=args.pred_iters, seed=s)
+            for s in seeds]
+    for label, synth in [*candidates.items(), ("real vs real (floor)", held_out)]:
+        ref = reference if label.startswith("real") else real
+        disc, pred = scores(scale(ref), scale(synth), seeds, args.disc_iters, args.pred_iters,
+                            args.max_windows)
+        start = time.perf_counter()
+        report = tsvae.evaluate(ref, synth, checks=["ks", "acf", "correlation"], fast=True,
+                                plots_in_report=False, random_state=0)
+        eval_s = time.perf_counter() - start
+        rows.append({
+            "dataset": name, "generator": label,
+            "disc_mean": float(np.mean(disc)), "disc_std": float(np.std(disc)),
+            "pred_mean": float(np.mean(pred)), "pred_std": float(np.std(pred)),
+            "pred_real": float(np.mean(trtr)),
+            "ks_mean": report.score("ks"), "acf_gap_mean": report.score("acf"),
+            "corr_gap": report.score("correlation"), "checks_eval_s": eval_s,
+        })
+        print(json.dumps(rows[-1]), flush=True)
+    return rows, speed
+
+
+def markdown(results: pd.DataFrame, speed: pd.DataFrame, args) -> str:
+    lines = [f"Discriminative score (lower is better; mean ± std over {args.seeds} metric seeds), "
+             f"tsvae defaults trained at most {args.max_time:.0f} s on this CPU. "
+             f"`noisy_posterior` uses noise_scale={NOISE_SCALE}.", "",
+             "| generator | " + " | ".join(DATASETS) + " |", "|---|" + "---|" * len(DATASETS)]
+    for label in results["generator"].unique():
+        cells = []
+        for d in DATASETS:
+            r = results[(results.generator == label) & (results.dataset == d)]
+            cells.append(f"{r.disc_mean.iloc[0]:.3f} ± {r.disc_std.iloc[0]:.3f}" if len(r)
+                         else "–")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    for label, figures in PUBLISHED.items():
+        lines.append(f"| {label} (published) | "
+                     + " | ".join(f"{figures.get(d, float('nan')):.3f}" for d in DATASETS) + " |")
+    lines += ["", "Predictive score (MAE, train on synthetic, test on real; lower is better)", "",
+              "| generator | " + " | ".join(DATASETS) + " |", "|---|" + "---|" * len(DATASETS)]
+    for label in results["generator"].unique():
+        cells = []
+        for d in DATASETS:
+            r = results[(results.generator == label) & (results.dataset == d)]
+            cells.append(f"{r.pred_mean.iloc[0]:.3f} ± {r.pred_std.iloc[0]:.3f}" if len(r)
+                         else "–")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    real_row = [results[results.dataset == d].pred_real.iloc[0] if (results.dataset == d).any()
+                else float("nan") for d in DATASETS]
+    lines.append("| real data (train on real, this run) | "
+                 + " | ".join(f"{v:.3f}" for v in real_row) + " |")
+    for label, figures in PUBLISHED_PRED.items():
+        lines.append(f"| {label} (published) | "
+                     + " | ".join(f"{figures.get(d, float('nan')):.3f}" for d in DATASETS) + " |")
+    lines += ["", "Other figures (KS D mean, ACF gap mean, correlation gap)", "",
+              "| dataset | generator | KS | ACF gap | corr gap |", "|---|---|---|---|---|"]
+    for r in results.itertuples():
+        lines.append(f"| {r.dataset} | {r.generator} | {r.ks_mean:.3f} | {r.acf_gap_mean:.3f} |"
+                     f" {r.corr_gap:.3f} |")
+    lines += ["", "Speed (CPU, this run)", "", "| " + " | ".join(speed.columns) + " |",
+              "|" + "---|" * len(speed.columns)]
+    for r in speed.itertuples(index=False):
+        lines.append("| " + " | ".join(f"{v:,.1f}" if isinstance(v, float) else str(v)
+                                       for v in r) + " |")
+    return "\n".join(lines)
+
+
+DATASETS = ["sines", "stocks", "energy", "etth"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smoke run: tiny budgets")
+    parser.add_argument("--datasets", nargs="+", default=DATASETS, choices=DATASETS)
+    parser.add_argument("--max-time", type=float, default=300.0, help="training seconds")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--disc-iters", type=int, default=2000)
+    parser.add_argument("--pred-iters", type=int, default=5000)
+    parser.add_argument("--max-windows", type=int, default=20_000)
+    parser.add_argument("--output", default=str(RESULTS / "fidelity.csv"))
+    args = parser.parse_args()
+    if args.quick:
+        args.max_time, args.seeds, args.disc_iters, args.pred_iters = 20.0, 1, 100, 100
+        args.max_windows = 2000
+    quiet_lightning()
+    seeds = list(range(args.seeds))
+    rows, speeds = [], []
+    for name in args.datasets:
+        r, s = run_dataset(name, args, seeds)
+        rows += r
+        speeds += s
+    results, speed = pd.DataFrame(rows), pd.DataFrame(speeds)
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    results.to_csv(output, index=False)
+    speed.to_csv(output.with_name(output.stem + "_speed.csv"), index=False)
+    table = markdown(results, speed, args)
+    output.with_suffix(".md").write_text(table + "\n", encoding="utf-8")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

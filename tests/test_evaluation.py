@@ -154,3 +154,12 @@ def test_compare_methods_side_by_side(fitted_model, energy_small):
     assert {"discriminative", "verdict", "dcr_close_share"} <= set(result.table.index)
     assert "prior_hole_score" in result.diagnostics.summary
     assert "| figure |" in result.to_markdown()
+
+
+def test_report_shows_latent_diagnostics_when_given_a_model(fitted_model, energy_small):
+    synthetic = fitted_model.generate(100, random_state=0, as_array=True)
+    report = tsvae.evaluate(energy_small, synthetic, n_past=12, checks=["ks"], fast=True,
+                            model=fitted_model)
+    text = report.to_html()
+    assert '<section id="latent">' in text and "prior_hole_score" in text
+    assert text.count("data:image/png;base64,") == 6

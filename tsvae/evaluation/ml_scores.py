@@ -40,7 +40,7 @@ def discriminative_score(real: np.ndarray, synthetic: np.ndarray, *, iterations:
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> smooth = np.cumsum(rng.normal(size=(400, 12, 2)), axis=1) / 12
-    >>> discriminative_score(smooth, rng.uniform(size=(400, 12, 2)), iterations=200) > 0.3
+    >>> discriminative_score(smooth, rng.uniform(size=(400, 12, 2)), iterations=1000) > 0.3
     True
     """
     rng = np.random.default_rng(seed)

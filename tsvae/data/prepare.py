@@ -100,15 +100,22 @@ def identical_column_map(values: np.ndarray) -> np.ndarray:
     >>> identical_column_map(np.array([[1., 2., 1.], [3., 4., 3.]])).tolist()
     [0, 1, 0]
     """
-    seen: dict[bytes, int] = {}
+    import hashlib
+
+    # Digest keys keep memory at one column at a time; equality is then confirmed exactly.
+    seen: dict[bytes, list[int]] = {}
     model_index: list[int] = []
     mapping = []
     for j in range(values.shape[1]):
-        key = np.ascontiguousarray(values[:, j]).tobytes()
-        if key not in seen:
-            seen[key] = len(model_index)
+        column = np.ascontiguousarray(values[:, j])
+        key = hashlib.blake2b(column.data, digest_size=16).digest()
+        match = next((m for m in seen.get(key, [])
+                      if np.array_equal(values[:, model_index[m]], column)), None)
+        if match is None:
+            match = len(model_index)
+            seen.setdefault(key, []).append(match)
             model_index.append(j)
-        mapping.append(seen[key])
+        mapping.append(match)
     return np.asarray(mapping, dtype=np.int64)
 
 

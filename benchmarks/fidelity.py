@@ -126,30 +126,29 @@ def run_dataset(name, args, seeds):
     return rows, speed
 
 
+def _score_rows(results: pd.DataFrame, score: str) -> list[str]:
+    """Markdown header and one row per generator of ``<score>_mean ± <score>_std``."""
+    lines = ["| generator | " + " | ".join(DATASETS) + " |", "|---|" + "---|" * len(DATASETS)]
+    for label in results["generator"].unique():
+        cells = []
+        for d in DATASETS:
+            r = results[(results.generator == label) & (results.dataset == d)]
+            cells.append(f"{r[f'{score}_mean'].iloc[0]:.3f} ± {r[f'{score}_std'].iloc[0]:.3f}"
+                         if len(r) else "–")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown(results: pd.DataFrame, speed: pd.DataFrame, args) -> str:
     lines = [f"Discriminative score (lower is better; mean ± std over {args.seeds} metric seeds), "
              f"tsvae defaults trained at most {args.max_time:.0f} s on this CPU. "
              f"`noisy_posterior` uses noise_scale={NOISE_SCALE}.", "",
-             "| generator | " + " | ".join(DATASETS) + " |", "|---|" + "---|" * len(DATASETS)]
-    for label in results["generator"].unique():
-        cells = []
-        for d in DATASETS:
-            r = results[(results.generator == label) & (results.dataset == d)]
-            cells.append(f"{r.disc_mean.iloc[0]:.3f} ± {r.disc_std.iloc[0]:.3f}" if len(r)
-                         else "–")
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+             *_score_rows(results, "disc")]
     for label, figures in PUBLISHED.items():
         lines.append(f"| {label} (published) | "
                      + " | ".join(f"{figures.get(d, float('nan')):.3f}" for d in DATASETS) + " |")
     lines += ["", "Predictive score (MAE, train on synthetic, test on real; lower is better)", "",
-              "| generator | " + " | ".join(DATASETS) + " |", "|---|" + "---|" * len(DATASETS)]
-    for label in results["generator"].unique():
-        cells = []
-        for d in DATASETS:
-            r = results[(results.generator == label) & (results.dataset == d)]
-            cells.append(f"{r.pred_mean.iloc[0]:.3f} ± {r.pred_std.iloc[0]:.3f}" if len(r)
-                         else "–")
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+              *_score_rows(results, "pred")]
     real_row = [results[results.dataset == d].pred_real.iloc[0] if (results.dataset == d).any()
                 else float("nan") for d in DATASETS]
     lines.append("| real data (train on real, this run) | "

@@ -31,6 +31,19 @@ class _GRUHead(nn.Module):
         return self.out(seq).squeeze(-1) if self.per_step else self.out(h[-1]).squeeze(-1)
 
 
+def _train(model: nn.Module, x: np.ndarray, y: np.ndarray, loss_fn, iterations: int,
+           rng: np.random.Generator) -> None:
+    """Adam on random batches of ``BATCH`` rows, as in the TimeGAN protocol."""
+    optimizer = torch.optim.Adam(model.parameters())
+    xt = torch.as_tensor(x, dtype=torch.float32)
+    yt = torch.as_tensor(y, dtype=torch.float32)
+    for _ in range(iterations):
+        idx = torch.as_tensor(rng.integers(0, len(xt), min(BATCH, len(xt))))
+        optimizer.zero_grad()
+        loss_fn(model(xt[idx]), yt[idx]).backward()
+        optimizer.step()
+
+
 def discriminative_score(real: np.ndarray, synthetic: np.ndarray, *, iterations: int = 2_000,
                          seed: int = 0) -> float:
     """``|accuracy - 0.5|`` of a post-hoc GRU classifier, real vs synthetic (scaled windows).
@@ -55,16 +68,7 @@ def discriminative_score(real: np.ndarray, synthetic: np.ndarray, *, iterations:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = _GRUHead(real.shape[2], max(real.shape[2] // 2, 1), per_step=False)
-        optimizer = torch.optim.Adam(model.parameters())
-        xt = torch.as_tensor(x_train, dtype=torch.float32)
-        yt = torch.as_tensor(y_train, dtype=torch.float32)
-        loss_fn = nn.BCEWithLogitsLoss()
-        for _ in range(iterations):
-            idx = torch.as_tensor(rng.integers(0, len(xt), min(BATCH, len(xt))))
-            optimizer.zero_grad()
-            loss = loss_fn(model(xt[idx]), yt[idx])
-            loss.backward()
-            optimizer.step()
+        _train(model, x_train, y_train, nn.BCEWithLogitsLoss(), iterations, rng)
         with torch.inference_mode():
             pred = model(torch.as_tensor(x_test, dtype=torch.float32)).numpy() > 0
     return float(abs(np.mean(pred == (y_test > 0.5)) - 0.5))
@@ -94,15 +98,8 @@ def predictive_mae(train: np.ndarray, test: np.ndarray, *, iterations: int = 5_0
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = _GRUHead(x_train.shape[2], max(train.shape[2] // 2, 1), per_step=True)
-        optimizer = torch.optim.Adam(model.parameters())
-        xt = torch.as_tensor(x_train, dtype=torch.float32)
-        yt = torch.as_tensor(y_train, dtype=torch.float32)
-        for _ in range(iterations):
-            idx = torch.as_tensor(rng.integers(0, len(xt), min(BATCH, len(xt))))
-            optimizer.zero_grad()
-            loss = (torch.sigmoid(model(xt[idx])) - yt[idx]).abs().mean()
-            loss.backward()
-            optimizer.step()
+        _train(model, x_train, y_train,
+               lambda logits, y: (torch.sigmoid(logits) - y).abs().mean(), iterations, rng)
         with torch.inference_mode():
             pred = torch.sigmoid(model(torch.as_tensor(x_test, dtype=torch.float32))).numpy()
     return float(np.abs(pred - y_test).mean())

@@ -293,14 +293,14 @@ class TimeSeriesVAE(BaseEstimator):
         )
 
     # ------------------------------------------------------------------ windows in and out
-    def scaled_windows(self, x, *, length: int | None = None) -> np.ndarray:
+    def scaled_windows(self, x) -> np.ndarray:
         """Turn user windows or a series frame into scaled model-space windows.
 
         ``x`` may be a 3-D array or long frame (``sample``, ``step``, features) in original
         units, or a series frame with the model's columns (windowed with stride 1).
         """
         self._check_fitted()
-        length = self.window_length if length is None else length
+        length = self.window_length
         if isinstance(x, pd.DataFrame) and is_long_format(x):
             windows = frame_to_windows(x, self.columns_)
         elif isinstance(x, pd.DataFrame):

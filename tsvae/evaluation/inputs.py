@@ -74,12 +74,10 @@ def to_windows(data, name: str, n_past: int | None, columns: list | None = None)
     """Windows ``(N, T, F)`` (float64) and column names from an array or frame."""
     if isinstance(data, pd.DataFrame):
         if is_long_format(data):
+            # Without explicit columns, non-numeric ones (a panel's id column) are not features;
+            # frame_to_windows rejects non-numeric columns that were asked for.
             cols = columns or [c for c in _feature_columns(data)
                                if pd.api.types.is_numeric_dtype(data[c].dtype)]
-            non_numeric = [c for c in _feature_columns(data) if c in (columns or cols)
-                           and not pd.api.types.is_numeric_dtype(data[c].dtype)]
-            if non_numeric:
-                raise TypeError(f"{name} column {non_numeric[0]!r} is not numeric.")
             windows = frame_to_windows(data, list(cols))
         else:
             if n_past is None:

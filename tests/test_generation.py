@@ -204,3 +204,31 @@ def test_observation_noise_recovers_an_ar1_process():
     twin = ObservationNoise(np.array([0.5, 0.5]), np.ones((2, 2)))
     draw = twin.sample(10, 5, np.random.default_rng(0))
     np.testing.assert_allclose(draw[..., 0], draw[..., 1], atol=1e-6)
+
+
+def test_batch_size_does_not_change_decoded_windows(fitted_model):
+    small = fitted_model.generate(300, method="posterior", random_state=0, as_array=True,
+                                  batch_size=7)
+    large = fitted_model.generate(300, method="posterior", random_state=0, as_array=True,
+                                  batch_size=4096)
+    np.testing.assert_allclose(small, large, rtol=1e-4, atol=1e-3)
+    again = fitted_model.generate(300, random_state=3, as_array=True, batch_size=7)
+    np.testing.assert_array_equal(again, fitted_model.generate(300, random_state=3,
+                                                               as_array=True, batch_size=7))
+
+
+def test_bf16_generation_stays_close_to_float32(fitted_model, energy_small):
+    exact = fitted_model.generate(500, method="posterior", random_state=0, as_array=True)
+    fast = fitted_model.generate(500, method="posterior", random_state=0, as_array=True,
+                                 precision="bf16-mixed")
+    span = (energy_small.max() - energy_small.min()).to_numpy()
+    assert (np.abs(fast - exact).max(axis=(0, 1)) <= 0.02 * span).all()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"batch_size": 0}, "batch_size"), ({"batch_size": 2.5}, "batch_size"),
+    ({"precision": "16"}, "precision"),
+])
+def test_bad_generation_settings_are_named(fitted_model, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        fitted_model.generate(10, **kwargs)

@@ -255,6 +255,8 @@ class TimeSeriesVAE(BaseEstimator):
                                         learning_rate=self.learning_rate)
             trainer.fit(module, datamodule=datamodule)
         self.vae_ = vae.cpu().eval()
+        # Under DDP every rank runs this code; only global rank 0 writes files (see save).
+        self.is_global_zero_ = bool(trainer.is_global_zero)
         self.n_epochs_ = int(trainer.current_epoch)
         self.history_ = {k: float(v) for k, v in trainer.callback_metrics.items()}
 
@@ -356,14 +358,17 @@ class TimeSeriesVAE(BaseEstimator):
 
     def generate(self, n: int, method: str = "prior", *, noise_scale: float = 1.0,
                  x=None, context=None, random_state=None, as_array: bool = False,
-                 return_latents: bool = False, observation_noise: bool | None = None):
+                 return_latents: bool = False, observation_noise: bool | None = None,
+                 batch_size: int | None = None, precision: str = "32"):
         """Generate ``n`` synthetic windows; see :func:`tsvae.generate_new_data`."""
-        from tsvae.generation.generate import generate_new_data
+        from tsvae.generation.generate import DECODE_BATCH, generate_new_data
 
         return generate_new_data(self, x, n=n, method=method, noise_scale=noise_scale,
                                  context=context, random_state=random_state,
                                  as_array=as_array, return_latents=return_latents,
-                                 observation_noise=observation_noise)
+                                 observation_noise=observation_noise,
+                                 batch_size=DECODE_BATCH if batch_size is None else batch_size,
+                                 precision=precision)
 
     def generate_series(self, length: int, method: str = "prior", *, context=None,
                         noise_scale: float = 1.0, random_state=None,
@@ -386,9 +391,16 @@ class TimeSeriesVAE(BaseEstimator):
                                   random_state=random_state)
 
     def save(self, path) -> None:
-        """Write the model to one file (JSON + safetensors in a zip; never pickle)."""
+        """Write the model to one file (JSON + safetensors in a zip; never pickle).
+
+        After a multi-process fit (``trainer_kwargs={"strategy": "ddp", ...}``) only global
+        rank 0 writes; the other ranks return without touching ``path``.
+        """
         from tsvae.persistence import save_model
 
+        if not getattr(self, "is_global_zero_", True):
+            logger.info("not saving %s: this process is not global rank 0", path)
+            return
         save_model(self, path)
 
     @classmethod

@@ -11,6 +11,7 @@ draw of it to the decoded mean.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 
 class ResidualAccumulator:
@@ -66,6 +67,7 @@ class ObservationNoise:
         self.phi = np.asarray(phi, dtype=np.float64)
         cov = np.asarray(innovation_cov, dtype=np.float64)
         self.innovation_cov = 0.5 * (cov + cov.T)
+        self._factors: tuple | None = None  # torch copies of the factors, made on first use
 
     @property
     def stationary_cov(self) -> np.ndarray:
@@ -79,12 +81,25 @@ class ObservationNoise:
         return vectors * np.sqrt(np.clip(values, 0.0, None))
 
     def sample(self, n: int, steps: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` residual windows ``(n, steps, F)`` as float32; deterministic given ``rng``."""
+        generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
+        with torch.inference_mode():
+            return self.sample_tensor(n, steps, generator).numpy()
+
+    def sample_tensor(self, n: int, steps: int, generator: torch.Generator) -> torch.Tensor:
+        """Torch version of :meth:`sample` (float32), used by batched generation."""
         f = len(self.phi)
-        start, step = self._factor(self.stationary_cov), self._factor(self.innovation_cov)
-        out = np.empty((n, steps, f))
-        out[:, 0] = rng.standard_normal((n, f)) @ start.T
+        if self._factors is None:
+            self._factors = tuple(
+                torch.from_numpy(m).float() for m in (self._factor(self.stationary_cov).T,
+                                                      self._factor(self.innovation_cov).T,
+                                                      self.phi))
+        start, step, phi = self._factors
+        shocks = torch.randn(n, steps, f, generator=generator)
+        out = shocks @ step
+        out[:, 0] = shocks[:, 0] @ start
         for t in range(1, steps):
-            out[:, t] = self.phi * out[:, t - 1] + rng.standard_normal((n, f)) @ step.T
+            out[:, t] += phi * out[:, t - 1]
         return out
 
     def to_arrays(self) -> dict:

@@ -52,8 +52,10 @@ class VAELightningModule(pl.LightningModule):
 
     def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:
         out = self._step(batch, self.beta)
+        # sync_dist: under DDP every rank must see the same val_loss, or early stopping and
+        # the best-weight restore would pick different epochs on different ranks.
         self.log_dict({"val_loss": out["loss"], "val_recon": out["recon"], "val_kl": out["kl"]},
-                      prog_bar=True, batch_size=len(batch))
+                      prog_bar=True, batch_size=len(batch), sync_dist=True)
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.parameters(), lr=self.learning_rate)

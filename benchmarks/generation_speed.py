@@ -43,7 +43,7 @@ def main() -> None:
             for batch_size in args.batch_sizes:
                 rates = []
                 for method in METHODS:
-                    def run(m=method, b=batch_size, p=precision):
+                    def run(m=method, b=batch_size, p=precision, model=model):
                         model.generate(args.n, method=m, as_array=True, random_state=0,
                                        batch_size=b, precision=p)
                     run()  # warm-up: thread pools and allocator

@@ -10,7 +10,6 @@ import textwrap
 import numpy as np
 
 import tsvae
-
 from tests.conftest import tiny_model
 
 SCRIPT = textwrap.dedent('''

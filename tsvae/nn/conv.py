@@ -24,7 +24,8 @@ class ConvEncoder(nn.Module):
                  num_layers: int = 1) -> None:
         super().__init__()
         channels = hidden_size
-        layers: list[nn.Module] = [nn.Conv1d(n_features, channels, 3, padding=1), nn.ReLU(inplace=True)]
+        layers: list[nn.Module] = [nn.Conv1d(n_features, channels, 3, padding=1),
+                                   nn.ReLU(inplace=True)]
         reduced = length
         for _ in range(max(num_layers, 1) + 1):
             layers += [nn.Conv1d(channels, channels, 3, stride=2, padding=1), nn.ReLU(inplace=True)]

@@ -35,6 +35,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py
 	$(BIN)/python benchmarks/windows_memory.py
 	$(BIN)/python benchmarks/evaluation_speed.py
+	$(BIN)/python benchmarks/generation_speed.py
+	$(BIN)/python benchmarks/training_throughput.py
+	$(BIN)/python benchmarks/large_input_memory.py
 
 bench-fidelity: $(STAMP)
 	$(BIN)/python benchmarks/fidelity.py

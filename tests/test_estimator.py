@@ -146,3 +146,24 @@ def test_identical_columns_are_modelled_once_and_stay_identical():
         np.testing.assert_array_equal(out["Close"], out["Adj_Close"])
     mu, _ = model.encode(stocks.iloc[:30])
     assert mu.shape == (30 - 12 + 1, 3)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_fit_on_a_file_path_equals_fit_on_the_frame(tmp_path, energy_small, suffix):
+    path = tmp_path / f"energy{suffix}"
+    table = energy_small.reset_index()
+    table.to_parquet(path) if suffix == ".parquet" else table.to_csv(path, index=False)
+    from_file = tiny_model().fit(str(path), time_col="date")
+    from_frame = tiny_model().fit(energy_small)
+    assert from_file.columns_ == list(energy_small.columns)
+    assert from_file.freq_ == from_frame.freq_
+    np.testing.assert_allclose(from_file.generate(50, as_array=True, random_state=0),
+                               from_frame.generate(50, as_array=True, random_state=0),
+                               rtol=1e-5, atol=1e-4)
+
+
+def test_fit_on_a_missing_file_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No such file"):
+        tiny_model().fit(tmp_path / "nothing.parquet")
+    with pytest.raises(ValueError, match="unsupported format"):
+        tiny_model().fit(str(tmp_path / "data.xlsx"))

@@ -25,6 +25,11 @@ from tsvae.training import build_trainer
 
 logger = logging.getLogger(__name__)
 
+#: Training windows whose posteriors ``fit`` keeps (a seeded random subset beyond this): the
+#: latent model, the observation noise and the posterior samplers need a sample, not all of
+#: a 20-million-window data set, and the model file stays small.
+MAX_STORED_LATENTS = 200_000
+
 
 @dataclass
 class TrainingLatents:
@@ -68,6 +73,10 @@ class TimeSeriesVAE(BaseEstimator):
     val_fraction : float
         Share of each series' rows (its end) held out for validation and early stopping.
     batch_size, learning_rate, max_epochs : training settings.
+    num_workers : int
+        DataLoader worker processes. 0 (the default) gathers each batch in the training
+        process: one indexed copy from the shared array, faster than handing batches between
+        processes (``benchmarks/training_throughput.py``).
     max_time : float, optional
         Wall-clock training limit in seconds.
     early_stopping_patience : int or None
@@ -109,6 +118,7 @@ class TimeSeriesVAE(BaseEstimator):
         stride: int = 1,
         val_fraction: float = 0.1,
         batch_size: int = 128,
+        num_workers: int = 0,
         learning_rate: float = 1e-3,
         max_epochs: int = 30,
         max_time: float | None = None,
@@ -132,6 +142,7 @@ class TimeSeriesVAE(BaseEstimator):
         self.stride = stride
         self.val_fraction = val_fraction
         self.batch_size = batch_size
+        self.num_workers = num_workers
         self.learning_rate = learning_rate
         self.max_epochs = max_epochs
         self.max_time = max_time
@@ -149,8 +160,10 @@ class TimeSeriesVAE(BaseEstimator):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        if not isinstance(self.n_future, (int, np.integer)) or self.n_future < 0:
-            raise ValueError(f"n_future must be an integer >= 0, got {self.n_future!r}.")
+        for name in ("n_future", "num_workers"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0, got {value!r}.")
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"architecture={self.architecture!r} is not known; use one of "
                              f"{sorted(ARCHITECTURES)}.")
@@ -198,13 +211,16 @@ class TimeSeriesVAE(BaseEstimator):
     # ------------------------------------------------------------------ fit
     def fit(self, data, columns=None, time_col: str | None = None, id_col: str | None = None
             ) -> TimeSeriesVAE:
-        """Train on a DataFrame (one or several series) or a 3-D array of windows.
+        """Train on a DataFrame (one or several series), a 3-D array of windows or a file.
 
         Parameters
         ----------
-        data : pandas.DataFrame or numpy.ndarray
+        data : pandas.DataFrame, numpy.ndarray, str or path
             A frame with one row per time step (DatetimeIndex, ``time_col`` or plain index),
-            or ready-made windows ``(n_windows, n_past + n_future, n_features)``.
+            ready-made windows ``(n_windows, n_past + n_future, n_features)``, or the path of
+            a ``.parquet``/``.csv`` file with such rows. A path is the lean way for big data:
+            the file is read once and dropped after its float32 copy (peak about 2x the float32
+            features with float32 Parquet columns; see ``benchmarks/large_input_memory.py``).
         columns : list of str, optional
             Feature columns (default: every column but ``time_col``/``id_col``).
         time_col, id_col : str, optional
@@ -241,7 +257,8 @@ class TimeSeriesVAE(BaseEstimator):
             seed = int(np.random.SeedSequence().entropy % (2**31))
         self.seed_ = int(seed)
         datamodule = WindowDataModule(values, split.train_starts, split.val_starts, length,
-                                      batch_size=self.batch_size, seed=self.seed_)
+                                      batch_size=self.batch_size, num_workers=self.num_workers,
+                                      seed=self.seed_)
         trainer = build_trainer(
             max_epochs=self.max_epochs, max_time=self.max_time,
             patience=self.early_stopping_patience, has_validation=len(split.val_starts) > 0,
@@ -272,20 +289,25 @@ class TimeSeriesVAE(BaseEstimator):
                            hidden_size=self.hidden_size, num_layers=self.num_layers)
 
     def _encode_training(self, dataset, bounds, batch_size: int = 4096) -> TrainingLatents:
+        chosen = np.arange(len(dataset))
+        if len(chosen) > MAX_STORED_LATENTS:
+            rng = np.random.default_rng(self.seed_)
+            chosen = np.sort(rng.choice(len(chosen), MAX_STORED_LATENTS, replace=False))
+            logger.info("keeping the posteriors of %d of %d training windows",
+                        MAX_STORED_LATENTS, len(dataset))
         mus, log_vars, contexts = [], [], []
         residuals = ResidualAccumulator(self.n_model_features)
         with torch.inference_mode():
-            for first in range(0, len(dataset), batch_size):
-                batch = dataset.__getitems__(list(range(first, min(first + batch_size,
-                                                                    len(dataset)))))
+            for first in range(0, len(chosen), batch_size):
+                batch = dataset.__getitems__(chosen[first:first + batch_size].tolist())
                 mu, log_var = self.vae_.encode(batch)
-                mus.append(mu.numpy())
-                log_vars.append(log_var.numpy())
+                mus.append(mu.numpy().copy())
+                log_vars.append(log_var.numpy().copy())
                 past = batch[:, : self.n_past] if self.n_future else None
                 if self.n_future:
-                    contexts.append(self.vae_.context(past).numpy())
+                    contexts.append(self.vae_.context(past).numpy().copy())
                 residuals.add((self.vae_.target(batch) - self.vae_.decode(mu, past)).numpy())
-        starts = dataset.starts.numpy()
+        starts = dataset.starts.numpy()[chosen]
         series = np.searchsorted(np.array([b for _, b in bounds]), starts, side="right")
         return TrainingLatents(
             Latents(np.concatenate(mus), np.concatenate(log_vars)),

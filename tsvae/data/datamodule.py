@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 
 class WindowDataset(Dataset):
@@ -21,7 +21,9 @@ class WindowDataset(Dataset):
 
     def __init__(self, values: torch.Tensor, starts: np.ndarray, length: int) -> None:
         self.values = values
-        self.starts = torch.as_tensor(np.asarray(starts, dtype=np.int64))
+        starts = np.asarray(starts)
+        self.starts = torch.as_tensor(starts if starts.dtype in (np.int32, np.int64)
+                                      else starts.astype(np.int64))
         self.offsets = torch.arange(length)
         self.length = length
 
@@ -36,6 +38,31 @@ class WindowDataset(Dataset):
         # One gather per batch instead of one slice per window.
         rows = self.starts[torch.as_tensor(indices)].unsqueeze(1) + self.offsets
         return self.values[rows]
+
+
+class ChunkedRandomSampler(Sampler[int]):
+    """Shuffled indices, handed out a chunk at a time.
+
+    Same order as ``RandomSampler`` with the same generator, but without turning the whole
+    permutation into a Python list (about 36 bytes a window: 650 MB for 18 million windows).
+
+    Examples
+    --------
+    >>> import torch
+    >>> sorted(ChunkedRandomSampler(5, torch.Generator().manual_seed(0)))
+    [0, 1, 2, 3, 4]
+    """
+
+    def __init__(self, n: int, generator: torch.Generator, chunk: int = 65_536) -> None:
+        self.n, self.generator, self.chunk = n, generator, chunk
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        order = torch.randperm(self.n, generator=self.generator)
+        for part in order.split(self.chunk):
+            yield from part.tolist()
 
 
 def _already_batched(batch: torch.Tensor) -> torch.Tensor:
@@ -65,14 +92,15 @@ class WindowDataModule(pl.LightningDataModule):
         self.seed = seed
 
     def _loader(self, dataset: WindowDataset, shuffle: bool) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
+        sampler = None
+        if shuffle:
+            sampler = ChunkedRandomSampler(len(dataset), torch.Generator().manual_seed(self.seed))
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
-            shuffle=shuffle,
+            sampler=sampler,
             num_workers=self.num_workers,
             collate_fn=_already_batched,
-            generator=generator,
             persistent_workers=self.num_workers > 0,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,9 +57,16 @@ def prepare_training_data(data, *, length: int, stride: int = 1, val_fraction: f
     >>> float(prepared.values.max()) > 1.0  # validation rows lie beyond the training range
     True
     """
+    float32_rows = None
+    if isinstance(data, (str, os.PathLike)):
+        from tsvae.io import read_training_table
+
+        # Read for this call only, so the float32 array read from the file can be trained on.
+        data, float32_rows = read_training_table(data)
     if isinstance(data, pd.DataFrame):
         series = validate_frame(data, columns=columns, time_col=time_col, id_col=id_col,
-                                missing=missing, min_length=length)
+                                missing=missing, min_length=length, float32_rows=float32_rows)
+        data = float32_rows = None
         values, bounds = series.values, series.bounds
         split = split_window_starts(bounds, length, stride=stride, val_fraction=val_fraction)
         meta = dict(columns=series.columns, series_ids=series.series_ids, freq=series.freq,
@@ -75,8 +83,8 @@ def prepare_training_data(data, *, length: int, stride: int = 1, val_fraction: f
                     series_ids=[None], freq=None, index_name=None, last_index=[None],
                     from_frame=False)
     else:
-        raise TypeError(f"fit expects a pandas DataFrame or a 3-D numpy array, got "
-                        f"{type(data).__name__}.")
+        raise TypeError(f"fit expects a pandas DataFrame, a 3-D numpy array or the path of a "
+                        f".csv/.parquet file, got {type(data).__name__}.")
     fitted = make_scaler(scaler).fit([values[a:b] for a, b in split.train_bounds])
     fitted.transform(values, inplace=True)  # our own copy, never the user's data
     feature_map = identical_column_map(values)

@@ -10,6 +10,7 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 
+from tsvae.data.conditions import ConditionEncoder
 from tsvae.data.datamodule import WindowDataModule
 from tsvae.data.long_format import frame_to_windows, is_long_format, windows_to_frame
 from tsvae.data.prepare import prepare_training_data
@@ -44,6 +45,19 @@ class TrainingLatents:
     contexts: np.ndarray | None = None
     #: the decoder's observation model, fitted to the training residuals after training
     noise: ObservationNoise | None = None
+    #: encoded condition vector of each window (conditioned models only)
+    conditions: np.ndarray | None = None
+
+
+def _warn_if_not_static(conditions: pd.DataFrame, bounds) -> None:
+    """Per-series attributes should be constant within a series; labels may vary (fine)."""
+    for a, b in bounds:
+        part = conditions.iloc[a:b]
+        varying = [c for c in part.columns if part[c].nunique(dropna=False) > 1]
+        if varying:
+            logger.info("condition %r varies within a series: used as a per-window label "
+                        "(each window takes its last row's value)", varying[0])
+            return
 
 
 class TimeSeriesVAE(BaseEstimator):
@@ -209,8 +223,8 @@ class TimeSeriesVAE(BaseEstimator):
         return self.n_past + self.n_future
 
     # ------------------------------------------------------------------ fit
-    def fit(self, data, columns=None, time_col: str | None = None, id_col: str | None = None
-            ) -> TimeSeriesVAE:
+    def fit(self, data, columns=None, time_col: str | None = None, id_col: str | None = None,
+            condition_cols=None, conditions=None) -> TimeSeriesVAE:
         """Train on a DataFrame (one or several series), a 3-D array of windows or a file.
 
         Parameters
@@ -225,6 +239,15 @@ class TimeSeriesVAE(BaseEstimator):
             Feature columns (default: every column but ``time_col``/``id_col``).
         time_col, id_col : str, optional
             Timestamp column; series identifier for long/panel frames.
+        condition_cols : list of str, optional
+            Columns that condition the model (a CVAE) instead of being generated: per-series
+            static attributes (constant within an ``id_col`` series) or per-row labels; a
+            window's condition is its last row's. Categorical (strings, booleans, integers with
+            at most 20 values) are one-hot encoded, other numbers standardised; generate for
+            a condition with ``generate(n, conditions={...})``.
+        conditions : array or DataFrame, optional
+            For 3-D window arrays: one condition row per window (a 1-D array is one column
+            named ``condition``).
 
         Returns
         -------
@@ -236,7 +259,7 @@ class TimeSeriesVAE(BaseEstimator):
         prepared = prepare_training_data(
             data, length=length, stride=self.stride, val_fraction=self.val_fraction,
             scaler=self.scaler, missing=self.missing, columns=columns, time_col=time_col,
-            id_col=id_col,
+            id_col=id_col, condition_cols=condition_cols, conditions=conditions,
         )
         values, bounds, split = prepared.values, prepared.bounds, prepared.split
         self.columns_ = prepared.columns
@@ -248,6 +271,13 @@ class TimeSeriesVAE(BaseEstimator):
         self.time_col_, self.id_col_ = time_col, id_col
         self.n_features_ = len(self.columns_)
         self.feature_map_ = prepared.feature_map
+        self.condition_encoder_ = None
+        condition_rows = None
+        if prepared.conditions is not None:
+            self.condition_encoder_ = ConditionEncoder().fit(prepared.conditions)
+            condition_rows = self.condition_encoder_.transform(prepared.conditions)
+            if prepared.from_frame and id_col is not None:
+                _warn_if_not_static(prepared.conditions, bounds)
         # The last n_past scaled rows of each series: where generate_series continues from.
         self.tails_ = ([values[b - self.n_past:b].copy() for _, b in bounds]
                        if prepared.from_frame else None)
@@ -258,7 +288,7 @@ class TimeSeriesVAE(BaseEstimator):
         self.seed_ = int(seed)
         datamodule = WindowDataModule(values, split.train_starts, split.val_starts, length,
                                       batch_size=self.batch_size, num_workers=self.num_workers,
-                                      seed=self.seed_)
+                                      seed=self.seed_, conditions=condition_rows)
         trainer = build_trainer(
             max_epochs=self.max_epochs, max_time=self.max_time,
             patience=self.early_stopping_patience, has_validation=len(split.val_starts) > 0,
@@ -286,7 +316,37 @@ class TimeSeriesVAE(BaseEstimator):
     def _build_vae(self) -> SequenceVAE:
         return SequenceVAE(self.n_model_features, self.n_past, self.n_future,
                            architecture=self.architecture, latent_dim=self.latent_dim,
-                           hidden_size=self.hidden_size, num_layers=self.num_layers)
+                           hidden_size=self.hidden_size, num_layers=self.num_layers,
+                           condition_dim=self.condition_dim)
+
+    @property
+    def condition_dim(self) -> int:
+        """Length of the condition vector (0 for an unconditioned model)."""
+        encoder = getattr(self, "condition_encoder_", None)
+        return encoder.dim if encoder is not None else 0
+
+    def condition_vectors(self, conditions, n: int | None = None) -> np.ndarray | None:
+        """Encoded condition vectors ``(n, dim)`` of a dict (repeated ``n`` times) or a frame
+        of condition rows; None for an unconditioned model (which then refuses conditions)."""
+        self._check_fitted()
+        if self.condition_encoder_ is None:
+            if conditions is not None:
+                raise ValueError("This model was fitted without conditions; refit with "
+                                 "condition_cols=[...] (or conditions= for window arrays).")
+            return None
+        if conditions is None:
+            raise ValueError(
+                "This model is conditional: pass conditions={...} with "
+                + ", ".join(f"{c!r} ({self.condition_encoder_.allowed(c)})"
+                            for c in self.condition_encoder_.columns)
+                + ", or a DataFrame of condition rows.")
+        vectors = self.condition_encoder_.transform(conditions)
+        if len(vectors) == 1 and n is not None:
+            return np.repeat(vectors, n, axis=0)
+        if n is not None and len(vectors) != n:
+            raise ValueError(f"conditions has {len(vectors)} rows but {n} windows are asked "
+                             "for; pass one row per window or a dict for all of them.")
+        return vectors
 
     def _encode_training(self, dataset, bounds, batch_size: int = 4096) -> TrainingLatents:
         chosen = np.arange(len(dataset))
@@ -295,18 +355,22 @@ class TimeSeriesVAE(BaseEstimator):
             chosen = np.sort(rng.choice(len(chosen), MAX_STORED_LATENTS, replace=False))
             logger.info("keeping the posteriors of %d of %d training windows",
                         MAX_STORED_LATENTS, len(dataset))
-        mus, log_vars, contexts = [], [], []
+        mus, log_vars, contexts, conditions = [], [], [], []
         residuals = ResidualAccumulator(self.n_model_features)
         with torch.inference_mode():
             for first in range(0, len(chosen), batch_size):
                 batch = dataset.__getitems__(chosen[first:first + batch_size].tolist())
-                mu, log_var = self.vae_.encode(batch)
+                batch, condition = batch if isinstance(batch, tuple) else (batch, None)
+                if condition is not None:
+                    conditions.append(condition.numpy().copy())
+                mu, log_var = self.vae_.encode(batch, condition)
                 mus.append(mu.numpy().copy())
                 log_vars.append(log_var.numpy().copy())
                 past = batch[:, : self.n_past] if self.n_future else None
                 if self.n_future:
-                    contexts.append(self.vae_.context(past).numpy().copy())
-                residuals.add((self.vae_.target(batch) - self.vae_.decode(mu, past)).numpy())
+                    contexts.append(self.vae_.past_context(past).numpy().copy())
+                residuals.add((self.vae_.target(batch)
+                               - self.vae_.decode(mu, past, condition)).numpy())
         starts = dataset.starts.numpy()[chosen]
         series = np.searchsorted(np.array([b for _, b in bounds]), starts, side="right")
         return TrainingLatents(
@@ -314,6 +378,7 @@ class TimeSeriesVAE(BaseEstimator):
             series.astype(np.int64),
             np.concatenate(contexts) if contexts else None,
             residuals.fit(),
+            np.concatenate(conditions) if conditions else None,
         )
 
     # ------------------------------------------------------------------ windows in and out
@@ -356,32 +421,38 @@ class TimeSeriesVAE(BaseEstimator):
         return windows_to_frame(windows, self.columns_, extra=extra)
 
     # ------------------------------------------------------------------ public API
-    def encode(self, x) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior ``(mu, log_var)`` of real windows (see :meth:`scaled_windows` for ``x``).
+    def _windows_and_conditions(self, x, conditions):
+        windows = torch.from_numpy(self.scaled_windows(x))
+        vectors = self.condition_vectors(conditions, len(windows))
+        return windows, (torch.from_numpy(vectors) if vectors is not None else None)
+
+    def encode(self, x, conditions=None) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior ``(mu, log_var)`` of real windows (see :meth:`scaled_windows` for ``x``;
+        a conditioned model also needs their ``conditions``, a dict or one row per window).
 
         Returns
         -------
         mu, log_var : numpy.ndarray
             Arrays of shape ``(N, latent_dim)``.
         """
-        windows = torch.from_numpy(self.scaled_windows(x))
+        windows, condition = self._windows_and_conditions(x, conditions)
         with torch.inference_mode():
-            mu, log_var = self.vae_.encode(windows)
+            mu, log_var = self.vae_.encode(windows, condition)
         return mu.numpy(), log_var.numpy()
 
-    def reconstruct(self, x, *, as_array: bool = False):
+    def reconstruct(self, x, *, conditions=None, as_array: bool = False):
         """Decode the posterior mean of real windows, in original units."""
-        windows = torch.from_numpy(self.scaled_windows(x))
+        windows, condition = self._windows_and_conditions(x, conditions)
         with torch.inference_mode():
-            mu, _ = self.vae_.encode(windows)
+            mu, _ = self.vae_.encode(windows, condition)
             past = windows[:, : self.n_past] if self.n_future else None
-            decoded = self.vae_.decode(mu, past).numpy()
+            decoded = self.vae_.decode(mu, past, condition).numpy()
         return self._to_output(decoded, as_array)
 
-    def generate(self, n: int, method: str = "prior", *, noise_scale: float = 1.0,
+    def generate(self, n: int | None = None, method: str = "prior", *, noise_scale: float = 1.0,
                  x=None, context=None, random_state=None, as_array: bool = False,
                  return_latents: bool = False, observation_noise: bool | None = None,
-                 batch_size: int | None = None, precision: str = "32"):
+                 batch_size: int | None = None, precision: str = "32", conditions=None):
         """Generate ``n`` synthetic windows; see :func:`tsvae.generate_new_data`."""
         from tsvae.generation.generate import DECODE_BATCH, generate_new_data
 
@@ -390,18 +461,18 @@ class TimeSeriesVAE(BaseEstimator):
                                  as_array=as_array, return_latents=return_latents,
                                  observation_noise=observation_noise,
                                  batch_size=DECODE_BATCH if batch_size is None else batch_size,
-                                 precision=precision)
+                                 precision=precision, conditions=conditions)
 
     def generate_series(self, length: int, method: str = "prior", *, context=None,
                         noise_scale: float = 1.0, random_state=None,
-                        observation_noise: bool | None = None):
+                        observation_noise: bool | None = None, conditions=None):
         """Roll a conditional model forward into one long series; see
         :func:`tsvae.generation.generate_series`."""
         from tsvae.generation.generate import generate_series
 
         return generate_series(self, length, method=method, context=context,
                                noise_scale=noise_scale, random_state=random_state,
-                               observation_noise=observation_noise)
+                               observation_noise=observation_noise, conditions=conditions)
 
     def latent_diagnostics(self, *, active_threshold: float = 0.01, n_prior: int = 2_000,
                            random_state: int | None = 0):

@@ -19,6 +19,7 @@ from safetensors.torch import load as load_weights
 from safetensors.torch import save as save_weights
 
 from tsvae._version import __version__
+from tsvae.data.conditions import ConditionEncoder
 from tsvae.data.scaling import scaler_from_dict
 from tsvae.generation.observation import ObservationNoise
 from tsvae.generation.samplers import AggregateSampler, Latents
@@ -91,6 +92,8 @@ def save_model(model, path) -> None:
         arrays["latent_contexts"] = latents.contexts.astype(np.float32)
     if model.tails_ is not None:
         arrays["tails"] = np.stack(model.tails_).astype(np.float32)
+    if latents.conditions is not None:
+        arrays["latent_conditions"] = latents.conditions.astype(np.float32)
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -111,6 +114,8 @@ def save_model(model, path) -> None:
         "n_epochs": model.n_epochs_,
         "history": model.history_,
         "aggregate_sampler": model.aggregate_sampler_.to_dict(),
+        "conditions": (model.condition_encoder_.to_dict()
+                       if model.condition_encoder_ is not None else None),
     }
     state = {k: v.detach().cpu().contiguous() for k, v in model.vae_.state_dict().items()}
     buffer = _zip_bytes({
@@ -178,6 +183,8 @@ def load_model(cls, path):
         model.n_epochs_ = meta["n_epochs"]
         model.history_ = meta["history"]
         model.aggregate_sampler_ = AggregateSampler.from_dict(meta["aggregate_sampler"])
+        model.condition_encoder_ = (ConditionEncoder.from_dict(meta["conditions"])
+                                    if meta.get("conditions") else None)
         arrays = load_arrays(members["arrays.safetensors"])
         vae = model._build_vae()
         vae.load_state_dict(load_weights(members["weights.safetensors"]))
@@ -191,6 +198,7 @@ def load_model(cls, path):
         arrays["latent_series"],
         arrays.get("latent_contexts"),
         ObservationNoise.from_arrays(arrays),
+        arrays.get("latent_conditions"),
     )
     model.tails_ = list(arrays["tails"]) if "tails" in arrays else None
     return model

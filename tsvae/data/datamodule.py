@@ -19,8 +19,11 @@ class WindowDataset(Dataset):
     (2, (3, 2))
     """
 
-    def __init__(self, values: torch.Tensor, starts: np.ndarray, length: int) -> None:
+    def __init__(self, values: torch.Tensor, starts: np.ndarray, length: int,
+                 conditions: torch.Tensor | None = None) -> None:
         self.values = values
+        #: per-row condition vectors; a window's condition is that of its last row
+        self.conditions = conditions
         starts = np.asarray(starts)
         self.starts = torch.as_tensor(starts if starts.dtype in (np.int32, np.int64)
                                       else starts.astype(np.int64))
@@ -30,14 +33,19 @@ class WindowDataset(Dataset):
     def __len__(self) -> int:
         return int(self.starts.numel())
 
-    def __getitem__(self, i: int) -> torch.Tensor:
+    def __getitem__(self, i: int):
         start = int(self.starts[i])
-        return self.values[start : start + self.length]
+        window = self.values[start : start + self.length]
+        if self.conditions is None:
+            return window
+        return window, self.conditions[start + self.length - 1]
 
-    def __getitems__(self, indices: list[int]) -> torch.Tensor:
+    def __getitems__(self, indices: list[int]):
         # One gather per batch instead of one slice per window.
         rows = self.starts[torch.as_tensor(indices)].unsqueeze(1) + self.offsets
-        return self.values[rows]
+        if self.conditions is None:
+            return self.values[rows]
+        return self.values[rows], self.conditions[rows[:, -1]]
 
 
 class ChunkedRandomSampler(Sampler[int]):
@@ -65,7 +73,7 @@ class ChunkedRandomSampler(Sampler[int]):
             yield from part.tolist()
 
 
-def _already_batched(batch: torch.Tensor) -> torch.Tensor:
+def _already_batched(batch):
     return batch
 
 
@@ -82,11 +90,13 @@ class WindowDataModule(pl.LightningDataModule):
         batch_size: int = 64,
         num_workers: int = 0,
         seed: int = 0,
+        conditions: np.ndarray | None = None,
     ) -> None:
         super().__init__()
         tensor = torch.from_numpy(values)  # shares memory with the scaled array
-        self.train_set = WindowDataset(tensor, train_starts, length)
-        self.val_set = WindowDataset(tensor, val_starts, length)
+        cond = torch.from_numpy(conditions) if conditions is not None else None
+        self.train_set = WindowDataset(tensor, train_starts, length, cond)
+        self.val_set = WindowDataset(tensor, val_starts, length, cond)
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.seed = seed

@@ -29,6 +29,8 @@ class TrainingData:
     from_frame: bool
     #: for each user column, the model feature it is generated from (identical columns share)
     feature_map: np.ndarray | None = None
+    #: condition values, one row per row of ``values`` (a window's is its last row's), or None
+    conditions: pd.DataFrame | None = None
 
 
 def _split_ready_made(n_rows: int, length: int, val_fraction: float) -> WindowSplit:
@@ -43,8 +45,8 @@ def _split_ready_made(n_rows: int, length: int, val_fraction: float) -> WindowSp
 
 def prepare_training_data(data, *, length: int, stride: int = 1, val_fraction: float = 0.1,
                           scaler: str = "minmax", missing: str = "error", columns=None,
-                          time_col: str | None = None, id_col: str | None = None
-                          ) -> TrainingData:
+                          time_col: str | None = None, id_col: str | None = None,
+                          condition_cols=None, conditions=None) -> TrainingData:
     """Validate, split chronologically, fit the scaler on training rows, scale in place.
 
     Memory: one float32 copy of the features plus the window start indices.
@@ -58,24 +60,37 @@ def prepare_training_data(data, *, length: int, stride: int = 1, val_fraction: f
     True
     """
     float32_rows = None
+    condition_rows = None
+    if isinstance(condition_cols, str):
+        condition_cols = [condition_cols]
     if isinstance(data, (str, os.PathLike)):
         from tsvae.io import read_training_table
 
         # Read for this call only, so the float32 array read from the file can be trained on.
         data, float32_rows = read_training_table(data)
     if isinstance(data, pd.DataFrame):
+        if conditions is not None:
+            raise ValueError("For a DataFrame, name the condition columns with condition_cols=; "
+                             "conditions= is for 3-D window arrays (one row per window).")
         series = validate_frame(data, columns=columns, time_col=time_col, id_col=id_col,
-                                missing=missing, min_length=length, float32_rows=float32_rows)
+                                missing=missing, min_length=length, float32_rows=float32_rows,
+                                carry=condition_cols)
         data = float32_rows = None
+        condition_rows = series.carried
         values, bounds = series.values, series.bounds
         split = split_window_starts(bounds, length, stride=stride, val_fraction=val_fraction)
         meta = dict(columns=series.columns, series_ids=series.series_ids, freq=series.freq,
                     index_name=series.time_index[0].name,
                     last_index=[index[-1] for index in series.time_index], from_frame=True)
     elif isinstance(data, np.ndarray) or hasattr(data, "__array__"):
-        if columns is not None or time_col is not None or id_col is not None:
-            raise ValueError("columns, time_col and id_col apply to DataFrames, not arrays.")
+        if (columns is not None or time_col is not None or id_col is not None
+                or condition_cols is not None):
+            raise ValueError("columns, time_col, id_col and condition_cols apply to DataFrames; "
+                             "give window arrays their conditions with conditions=.")
         windows = validate_windows(data, window_length=length)
+        if conditions is not None:
+            condition_rows = _window_conditions(conditions, len(windows)).loc[
+                np.repeat(np.arange(len(windows)), length)].reset_index(drop=True)
         values = windows.reshape(-1, windows.shape[2])
         bounds = [(0, len(values))]
         split = _split_ready_made(len(values), length, val_fraction)
@@ -92,7 +107,28 @@ def prepare_training_data(data, *, length: int, stride: int = 1, val_fraction: f
     if len(keep) < values.shape[1]:
         values = np.ascontiguousarray(values[:, keep])
     return TrainingData(values=values, bounds=bounds, split=split, scaler=fitted,
-                        feature_map=feature_map, **meta)
+                        feature_map=feature_map, conditions=condition_rows, **meta)
+
+
+def _window_conditions(conditions, n_windows: int) -> pd.DataFrame:
+    """Per-window conditions of a window array as a frame (a 1-D array is one column)."""
+    if isinstance(conditions, pd.Series):
+        frame = conditions.to_frame(name=conditions.name or "condition")
+    elif isinstance(conditions, pd.DataFrame):
+        frame = conditions
+    else:
+        array = np.asarray(conditions)
+        if array.ndim == 1:
+            frame = pd.DataFrame({"condition": array})
+        elif array.ndim == 2:
+            frame = pd.DataFrame(array, columns=[f"condition_{j}" for j in range(array.shape[1])])
+        else:
+            raise ValueError(f"conditions must be 1-D or 2-D (one row per window), got shape "
+                             f"{array.shape}.")
+    if len(frame) != n_windows:
+        raise ValueError(f"conditions has {len(frame)} rows but there are {n_windows} windows; "
+                         "give one condition row per window.")
+    return frame.reset_index(drop=True)
 
 
 def identical_column_map(values: np.ndarray) -> np.ndarray:

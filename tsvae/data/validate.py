@@ -39,6 +39,8 @@ class SeriesData:
     columns: list[str]
     time_index: list[pd.Index] = field(default_factory=list)
     freq: str | None = None
+    #: the ``carry`` columns, one row per row of ``values`` (RangeIndex), or None
+    carried: pd.DataFrame | None = None
 
 
 def _check_missing_policy(missing: str) -> None:
@@ -180,6 +182,7 @@ def validate_frame(
     missing: str = "error",
     min_length: int = 1,
     float32_rows: tuple | None = None,
+    carry: list | None = None,
 ) -> SeriesData:
     """Validate a wide (or long/panel, with ``id_col``) frame and copy it into float32.
 
@@ -195,6 +198,9 @@ def validate_frame(
         What to do with NaN. Infinite values are always an error.
     min_length : int
         Rows each series needs (``n_past + n_future``).
+    carry : list of str, optional
+        Columns that are not features but must stay aligned with the rows (condition
+        columns): returned in ``SeriesData.carried``, rows dropped with ``missing="drop"``.
     float32_rows : (numpy.ndarray, list), optional
         Only for a frame read from a file for this call (``tsvae.io.read_training_table``):
         the float32 ``(rows, columns)`` array its columns are views of, used instead of a copy.
@@ -227,7 +233,12 @@ def validate_frame(
             )
     if time_col is not None and time_col == id_col:
         raise ValueError("time_col and id_col must be different columns.")
-    exclude = {c for c in (time_col, id_col) if c is not None}
+    carry = list(carry or [])
+    for name in carry:
+        if name not in frame.columns:
+            raise ValueError(f"Condition column {name!r} is not in the frame; columns: "
+                             f"{list(frame.columns)!r}.")
+    exclude = {c for c in (time_col, id_col) if c is not None} | set(carry)
     features = _numeric_columns(frame, columns, exclude)
 
     groups: list[tuple[object, pd.DataFrame]]
@@ -238,7 +249,7 @@ def validate_frame(
             raise ValueError(f"id_col {id_col!r} has missing values; every row needs a series id.")
         groups = list(frame.groupby(id_col, sort=False))
 
-    parts, bounds, ids, indexes = [], [], [], []
+    parts, bounds, ids, indexes, carried = [], [], [], [], []
     start = 0
     for series_id, group in groups:
         label = "" if series_id is None else f" of series {series_id!r}"
@@ -265,7 +276,10 @@ def validate_frame(
                 f"Column {features[col]!r}{label} has an infinite value at row {index[row]!r}; "
                 "replace infinite values (e.g. with NaN and a missing= policy) before fitting."
             )
+        extra = group[carry].reset_index(drop=True) if carry else None
         if _first_nonfinite(values, np.isnan) is not None:
+            if missing == "drop" and extra is not None:
+                extra = extra[~np.isnan(values).any(axis=1)].reset_index(drop=True)
             filled = _fill_missing(pd.DataFrame(values, columns=features, index=index),
                                    missing, label)
             index = filled.index
@@ -278,6 +292,7 @@ def validate_frame(
         if not isinstance(index, pd.DatetimeIndex):
             index = pd.RangeIndex(len(values))
         parts.append(values)
+        carried.append(extra)
         bounds.append((start, start + len(values)))
         start += len(values)
         ids.append(series_id)
@@ -292,6 +307,7 @@ def validate_frame(
         columns=[str(c) for c in features],
         time_index=indexes,
         freq=_infer_freq(indexes[0]),
+        carried=pd.concat(carried, ignore_index=True) if carry else None,
     )
 
 

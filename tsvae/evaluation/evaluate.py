@@ -57,7 +57,7 @@ def _select(checks) -> list:
 def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout=None,
              fast: bool = False, discriminative_iterations: int = 2_000,
              predictive_iterations: int = 5_000, plots_in_report: bool = True, model=None,
-             random_state: int | None = 0, progress: bool = False) -> EvaluationReport:
+             random_state: int | None = 0, progress: bool = False, by=None):
     """Compare synthetic with real data using the bundled statistical checks.
 
     Parameters
@@ -86,10 +86,15 @@ def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout
         Seed of every subsample and classifier.
     progress : bool
         Show a progress bar over the checks (the CLI does).
+    by : str or list of str, optional
+        Condition column(s) in both frames: run the checks separately per condition value
+        and measure condition fidelity (see :mod:`tsvae.evaluation.conditional`). Real series
+        windows take their last row's value; generated windows carry theirs.
 
     Returns
     -------
     EvaluationReport
+        Or, with ``by``, a :class:`~tsvae.evaluation.conditional.ConditionalReport`.
 
     Examples
     --------
@@ -100,6 +105,18 @@ def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout
     >>> report.passed
     True
     """
+    if by is not None:
+        from tsvae.evaluation.conditional import evaluate_by
+
+        def evaluate_one(real_windows, synthetic_windows):
+            return evaluate(real_windows, synthetic_windows, checks=checks, fast=fast,
+                            discriminative_iterations=discriminative_iterations,
+                            predictive_iterations=predictive_iterations,
+                            plots_in_report=plots_in_report, random_state=random_state)
+
+        return evaluate_by(real, synthetic, by, n_past, evaluate_one,
+                           fidelity_iterations=1_000,
+                           seed=0 if random_state is None else int(random_state))
     selected = _select(checks)
     data = prepare(real, synthetic, n_past, holdout=holdout)
     seed = 0 if random_state is None else int(random_state)

@@ -20,15 +20,17 @@ BATCH = 128
 
 
 class _GRUHead(nn.Module):
-    def __init__(self, n_in: int, hidden: int, per_step: bool) -> None:
+    def __init__(self, n_in: int, hidden: int, per_step: bool, n_out: int = 1) -> None:
         super().__init__()
         self.gru = nn.GRU(n_in, hidden, batch_first=True)
-        self.out = nn.Linear(hidden, 1)
+        self.out = nn.Linear(hidden, n_out)
         self.per_step = per_step
+        self.n_out = n_out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         seq, h = self.gru(x)
-        return self.out(seq).squeeze(-1) if self.per_step else self.out(h[-1]).squeeze(-1)
+        out = self.out(seq) if self.per_step else self.out(h[-1])
+        return out.squeeze(-1) if self.n_out == 1 else out
 
 
 def _train(model: nn.Module, x: np.ndarray, y: np.ndarray, loss_fn, iterations: int,
@@ -36,7 +38,9 @@ def _train(model: nn.Module, x: np.ndarray, y: np.ndarray, loss_fn, iterations: 
     """Adam on random batches of ``BATCH`` rows, as in the TimeGAN protocol."""
     optimizer = torch.optim.Adam(model.parameters())
     xt = torch.as_tensor(x, dtype=torch.float32)
-    yt = torch.as_tensor(y, dtype=torch.float32)
+    yt = torch.as_tensor(y)
+    if yt.is_floating_point():
+        yt = yt.float()
     for _ in range(iterations):
         idx = torch.as_tensor(rng.integers(0, len(xt), min(BATCH, len(xt))))
         optimizer.zero_grad()

@@ -94,12 +94,16 @@ def _decode(model, z: np.ndarray, contexts: np.ndarray | None, rng: np.random.Ge
     return out
 
 
-def _encode(model, windows: np.ndarray, batch_size: int) -> Latents:
+def _encode(model, windows: np.ndarray, batch_size: int,
+            conditions: np.ndarray | None = None) -> Latents:
     """Posterior parameters of scaled windows, batch by batch under ``inference_mode``."""
     mus, log_vars = [], []
     with torch.inference_mode():
         for first in range(0, len(windows), batch_size):
-            mu, log_var = model.vae_.encode(torch.from_numpy(windows[first:first + batch_size]))
+            condition = (torch.from_numpy(conditions[first:first + batch_size])
+                         if conditions is not None else None)
+            mu, log_var = model.vae_.encode(torch.from_numpy(windows[first:first + batch_size]),
+                                            condition)
             mus.append(mu.numpy())
             log_vars.append(log_var.numpy())
     return Latents(np.concatenate(mus), np.concatenate(log_vars))
@@ -115,7 +119,8 @@ def _observation_noise_default(method: str, observation_noise: bool | None) -> b
 
 def _context_vectors(model, past_scaled: np.ndarray) -> np.ndarray:
     with torch.inference_mode():
-        return model.vae_.context(torch.from_numpy(np.ascontiguousarray(past_scaled))).numpy()
+        return model.vae_.past_context(
+            torch.from_numpy(np.ascontiguousarray(past_scaled))).numpy()
 
 
 def _past_from_context(model, context) -> np.ndarray:
@@ -148,7 +153,7 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
                       noise_scale: float = 1.0, context=None, random_state=None,
                       as_array: bool = False, return_latents: bool = False,
                       observation_noise: bool | None = None, batch_size: int = DECODE_BATCH,
-                      precision: str = "32"):
+                      precision: str = "32", conditions=None):
     """Generate synthetic windows from a fitted :class:`~tsvae.TimeSeriesVAE`.
 
     Parameters
@@ -182,6 +187,13 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
     batch_size : int
         Windows decoded at a time under ``torch.inference_mode`` (the same seed and batch size
         give the same output).
+    conditions : dict or DataFrame, optional
+        For a model fitted with conditions: ``{"machine": "A"}`` (every window) or a frame
+        with one condition row per window (``n`` defaults to its length). ``prior`` decodes
+        for the condition, ``aggregate`` samples the mixture of that condition's training
+        latents, posterior methods draw among real windows of that condition. With ``x``,
+        the conditions of the real windows ``x``. The output frame carries the condition
+        columns.
     precision : {"32", "bf16-mixed"}
         Decoder arithmetic: float32, or bfloat16 autocast (about 1.5x faster for the conv
         decoder on CPUs with AVX-512 BF16/AMX, decoded values within about 1e-3 of the scaled
@@ -222,44 +234,147 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
                          "real windows (use 'posterior' or 'noisy_posterior').")
     rng = np.random.default_rng(random_state)
 
-    series_of_latent = model.train_latents_.series
-    contexts = model.train_latents_.contexts
+    stored = model.train_latents_
+    series_of_latent, contexts = stored.series, stored.contexts
+    pool_conditions = stored.conditions
     latents = None
     if x is not None:
         windows = model.scaled_windows(x)
-        latents = _encode(model, windows, batch_size)
+        # A conditioned model encodes real windows with their own conditions.
+        pool_conditions = model.condition_vectors(conditions, len(windows))
+        latents = _encode(model, windows, batch_size, pool_conditions)
         contexts = _context_vectors(model, windows[:, : model.n_past]) if model.n_future else None
         series_of_latent = None
         n = len(windows) if n is None else n
+    elif n is None and isinstance(conditions, pd.DataFrame):
+        n = len(conditions)
     if n is None:
         raise ValueError("Pass n, the number of windows to generate.")
     n = _check_count(n)
+    # What to generate for; posterior methods without conditions keep each window's own.
+    wanted = (model.condition_vectors(conditions, n)
+              if x is None and (conditions is not None or not uses_real) else None)
 
-    draw = _sampler_for(model, method, noise_scale, latents).sample(n, rng)
+    z, source = _draw_latents(model, method, noise_scale, latents, n, rng, wanted,
+                              pool_conditions)
     chosen_contexts = None
-    source = draw.index
     if model.n_future:
         if context is not None:
             chosen_contexts = np.repeat(_context_vectors(model, _past_from_context(model, context)),
                                         n, axis=0)
         else:
             if source is None:
-                # Unconditional draw for a conditional model: pasts of random training windows.
-                source = rng.choice(len(contexts), size=n, replace=True)
-                series_of_latent = model.train_latents_.series
+                # Fresh latents for a conditional model: pasts of random training windows
+                # (of the same condition when the model is conditioned).
+                source = _random_windows(n, rng, wanted, stored.conditions)
+                series_of_latent = stored.series
             chosen_contexts = contexts[source]
-    windows = _decode(model, draw.z.astype(np.float32), chosen_contexts, rng,
+    window_conditions = wanted
+    if window_conditions is None and pool_conditions is not None:
+        window_conditions = pool_conditions[source]
+    decoder_context = _join(chosen_contexts, window_conditions)
+    windows = _decode(model, z.astype(np.float32), decoder_context, rng,
                       _observation_noise_default(method, observation_noise), batch_size,
                       finish=model.to_original_units, precision=precision)
 
-    extra = None
+    extra = {}
     if model.id_col_ is not None:
         ids = np.full(n, pd.NA, dtype=object)
         if source is not None and series_of_latent is not None and context is None:
             ids = np.asarray(model.series_ids_, dtype=object)[series_of_latent[source]]
-        extra = {model.id_col_: ids}
-    result = windows if as_array else windows_to_frame(windows, model.columns_, extra=extra)
-    return (result, draw.z) if return_latents else result
+        extra[model.id_col_] = ids
+    if window_conditions is not None and not as_array:
+        values = model.condition_encoder_.inverse_transform(window_conditions)
+        extra.update({c: values[c].to_numpy() for c in values.columns})
+    result = windows if as_array else windows_to_frame(windows, model.columns_,
+                                                       extra=extra or None)
+    return (result, z) if return_latents else result
+
+
+def _join(*parts):
+    """Concatenate the decoder's context parts (past context, condition) that exist."""
+    parts = [p for p in parts if p is not None]
+    return np.concatenate(parts, axis=1).astype(np.float32) if parts else None
+
+
+def _groups(wanted: np.ndarray):
+    """(positions, vector) of each distinct condition vector among the wanted windows."""
+    unique, inverse = np.unique(wanted, axis=0, return_inverse=True)
+    return [(np.flatnonzero(inverse.ravel() == g), vector) for g, vector in enumerate(unique)]
+
+
+def _matching(pool_conditions: np.ndarray | None, vector: np.ndarray) -> np.ndarray | None:
+    if pool_conditions is None:
+        return None
+    return np.flatnonzero(np.all(pool_conditions == vector, axis=1))
+
+
+def _random_windows(n: int, rng, wanted, pool_conditions) -> np.ndarray:
+    """Indices of random stored training windows, of the wanted condition where possible."""
+    total = len(pool_conditions) if pool_conditions is not None else None
+    if wanted is None:
+        return rng.choice(total if total is not None else n, size=n, replace=True)
+    source = np.empty(n, dtype=np.int64)
+    for positions, vector in _groups(wanted):
+        pool = _matching(pool_conditions, vector)
+        pool = pool if pool is not None and pool.size else np.arange(total)
+        source[positions] = pool[rng.integers(len(pool), size=len(positions))]
+    return source
+
+
+#: Fewest training windows of one condition to fit that condition's own aggregate mixture.
+MIN_WINDOWS_PER_CONDITION_MIXTURE = 50
+
+
+def _aggregate_for(model, pool: np.ndarray | None):
+    """The aggregate mixture of one condition's training latents (fitted once, kept on the
+    model); the overall mixture when the condition has too few windows."""
+    from tsvae.generation.samplers import AggregateSampler
+
+    if pool is None or len(pool) < MIN_WINDOWS_PER_CONDITION_MIXTURE:
+        return model.aggregate_sampler_
+    cache = model.__dict__.setdefault("_condition_mixtures", {})
+    key = pool.tobytes()
+    if key not in cache:
+        stored = model.train_latents_.latents
+        cache[key] = AggregateSampler(model.aggregate_components, random_state=model.seed_).fit(
+            Latents(stored.mu[pool], stored.log_var[pool]))
+    return cache[key]
+
+
+def _draw_latents(model, method, noise_scale, latents, n, rng, wanted, pool_conditions):
+    """Latent draws ``z`` and, for posterior methods, the index of the window each came from.
+
+    With ``wanted`` conditions: ``prior`` is unchanged (the condition enters the decoder),
+    ``aggregate`` uses the mixture of that condition's training latents, posterior methods
+    draw only among windows of that condition.
+    """
+    if wanted is None:
+        draw = _sampler_for(model, method, noise_scale, latents).sample(n, rng)
+        return draw.z, draw.index
+    all_latents = latents if latents is not None else model.train_latents_.latents
+    uses_real = SAMPLERS[method].uses_real_windows
+    z = np.empty((n, model.latent_dim))
+    source = np.empty(n, dtype=np.int64) if uses_real else None
+    for positions, vector in _groups(wanted):
+        pool = _matching(pool_conditions, vector)
+        if method == "prior":
+            sampler = _sampler_for(model, method, noise_scale)
+        elif method == "aggregate":
+            sampler = _aggregate_for(model, pool)
+        else:
+            if pool is None or pool.size == 0:
+                raise ValueError(
+                    f"No training window has the condition "
+                    f"{model.condition_encoder_.describe(vector)!r}, so method={method!r} has "
+                    "no real window to draw from; use method='prior' or 'aggregate'.")
+            sampler = _sampler_for(model, method, noise_scale,
+                                   Latents(all_latents.mu[pool], all_latents.log_var[pool]))
+        draw = sampler.sample(len(positions), rng)
+        z[positions] = draw.z
+        if uses_real:
+            source[positions] = pool[draw.index]
+    return z, source
 
 
 def _future_index(model, last, length: int) -> pd.Index:
@@ -276,13 +391,15 @@ def _future_index(model, last, length: int) -> pd.Index:
 
 def generate_series(model, length: int, *, method: str = "prior", context=None,
                     noise_scale: float = 1.0, random_state=None,
-                    observation_noise: bool | None = None) -> pd.DataFrame:
+                    observation_noise: bool | None = None, conditions=None) -> pd.DataFrame:
     """Roll a conditional model (``n_future > 0``) forward on its own output.
 
     Starts after the end of the training data (each series of a panel), or after ``context``
     when given, and returns ``length`` new rows in original units whose index continues the
     data's frequency (an integer index when the data had no dates). ``observation_noise`` as
     in :func:`generate_new_data`; the noisy steps are what the next steps are conditioned on.
+    A model fitted with conditions needs ``conditions={...}`` (one condition for the whole
+    continuation), as in :func:`generate_new_data`; the output carries the condition columns.
 
     Examples
     --------
@@ -320,13 +437,29 @@ def generate_series(model, length: int, *, method: str = "prior", context=None,
                              "continue; pass context= (at least n_past rows).")
         pasts = np.stack(model.tails_)
         last, ids = model.last_index_, model.series_ids_
+    if isinstance(conditions, pd.DataFrame) and len(conditions) != 1:
+        raise ValueError("generate_series takes one condition for the whole continuation: "
+                         "a dict or a one-row frame.")
+    condition = model.condition_vectors(conditions, len(pasts))
     sampler = _sampler_for(model, method, noise_scale)
+    if condition is not None:
+        pool = _matching(model.train_latents_.conditions, condition[0])
+        if method == "aggregate":
+            sampler = _aggregate_for(model, pool)
+        elif SAMPLERS[method].uses_real_windows:
+            if pool is None or pool.size == 0:
+                raise ValueError(f"No training window has the condition "
+                                 f"{model.condition_encoder_.describe(condition[0])!r}; use "
+                                 "method='prior' or 'aggregate'.")
+            stored = model.train_latents_.latents
+            sampler = _sampler_for(model, method, noise_scale,
+                                   Latents(stored.mu[pool], stored.log_var[pool]))
     noisy = _observation_noise_default(method, observation_noise)
 
     chunks = []
     for _ in range(math.ceil(length / model.n_future)):
         z = sampler.sample(len(pasts), rng).z.astype(np.float32)
-        future = _decode(model, z, _context_vectors(model, pasts), rng, noisy)
+        future = _decode(model, z, _join(_context_vectors(model, pasts), condition), rng, noisy)
         chunks.append(future)
         pasts = np.concatenate([pasts, future], axis=1)[:, -model.n_past:]
     scaled = np.concatenate(chunks, axis=1)[:, :length]
@@ -338,5 +471,8 @@ def generate_series(model, length: int, *, method: str = "prior", context=None,
                              index=_future_index(model, series_last, length))
         if model.id_col_ is not None and series_id is not None:
             frame.insert(0, model.id_col_, series_id)
+        if condition is not None:
+            for name, value in model.condition_encoder_.describe(condition[0]).items():
+                frame[name] = value
         frames.append(frame)
     return frames[0] if len(frames) == 1 else pd.concat(frames)

@@ -8,6 +8,10 @@ import torch
 from tsvae.model.vae import SequenceVAE, vae_loss
 
 
+def _batch_len(batch) -> int:
+    return len(batch[0] if isinstance(batch, (tuple, list)) else batch)
+
+
 class TrainingDivergedError(RuntimeError):
     """The loss became NaN or infinite; the model is not usable."""
 
@@ -32,9 +36,12 @@ class VAELightningModule(pl.LightningModule):
                     .current.ready / batches) / self.kl_warmup_epochs
         return self.beta * min(1.0, progress)
 
-    def _step(self, batch: torch.Tensor, beta: float) -> dict:
-        x_hat, mu, log_var = self.vae(batch)
-        return vae_loss(x_hat, self.vae.target(batch), mu, log_var, alpha=self.alpha, beta=beta)
+    def _step(self, batch, beta: float) -> dict:
+        # A batch is the windows, or (windows, condition vectors) for a conditioned model.
+        windows, condition = batch if isinstance(batch, (tuple, list)) else (batch, None)
+        x_hat, mu, log_var = self.vae(windows, condition)
+        return vae_loss(x_hat, self.vae.target(windows), mu, log_var, alpha=self.alpha,
+                        beta=beta)
 
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
         out = self._step(batch, self.current_beta())
@@ -47,7 +54,7 @@ class VAELightningModule(pl.LightningModule):
                 "extreme values (keep scaler='minmax' or 'standard'), or too large alpha."
             )
         self.log_dict({"train_loss": out["loss"], "train_recon": out["recon"],
-                       "train_kl": out["kl"]}, prog_bar=True, batch_size=len(batch))
+                       "train_kl": out["kl"]}, prog_bar=True, batch_size=_batch_len(batch))
         return out["loss"]
 
     def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:
@@ -55,7 +62,7 @@ class VAELightningModule(pl.LightningModule):
         # sync_dist: under DDP every rank must see the same val_loss, or early stopping and
         # the best-weight restore would pick different epochs on different ranks.
         self.log_dict({"val_loss": out["loss"], "val_recon": out["recon"], "val_kl": out["kl"]},
-                      prog_bar=True, batch_size=len(batch), sync_dist=True)
+                      prog_bar=True, batch_size=_batch_len(batch), sync_dist=True)
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.parameters(), lr=self.learning_rate)

@@ -19,6 +19,10 @@ class SequenceVAE(nn.Module):
     (``q(z | past, future)``), a context encoder summarises the past, and the decoder produces
     the future from ``z`` and that context; the prior stays ``N(0, I)``.
 
+    With ``condition_dim > 0`` it is also a CVAE on a condition vector (encoded labels or
+    static attributes): the encoder reads it beside every step (``q(z | x, c)``) and the
+    decoder receives it with the context (``p(x | z, c)``).
+
     Examples
     --------
     >>> import torch
@@ -30,7 +34,7 @@ class SequenceVAE(nn.Module):
 
     def __init__(self, n_features: int, n_past: int, n_future: int = 0, *,
                  architecture: str = "lstm", latent_dim: int = 8, hidden_size: int = 64,
-                 num_layers: int = 1) -> None:
+                 num_layers: int = 1, condition_dim: int = 0) -> None:
         super().__init__()
         if architecture not in ARCHITECTURES:
             raise ValueError(
@@ -38,18 +42,29 @@ class SequenceVAE(nn.Module):
             )
         encoder_cls, decoder_cls = ARCHITECTURES[architecture]
         self.n_past, self.n_future, self.latent_dim = n_past, n_future, latent_dim
+        self.condition_dim = condition_dim
         sizes = {"hidden_size": hidden_size, "num_layers": num_layers}
-        self.encoder = encoder_cls(n_features, n_past + n_future, **sizes)
+        self.encoder = encoder_cls(n_features + condition_dim, n_past + n_future, **sizes)
         # Linear heads straight on the encoder output: no ReLU that would clip mu/log_var.
         self.mu_head = nn.Linear(self.encoder.out_dim, latent_dim)
         self.log_var_head = nn.Linear(self.encoder.out_dim, latent_dim)
         self.context_encoder = encoder_cls(n_features, n_past, **sizes) if n_future else None
-        context_dim = self.context_encoder.out_dim if n_future else 0
+        context_dim = (self.context_encoder.out_dim if n_future else 0) + condition_dim
         self.decoder = decoder_cls(n_features, n_future or n_past, latent_dim=latent_dim,
                                    context_dim=context_dim, **sizes)
 
-    def encode(self, window: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Posterior parameters of ``q(z | window)``: ``mu`` and clamped ``log_var``."""
+    def _check_condition(self, condition: torch.Tensor | None) -> None:
+        if self.condition_dim and condition is None:
+            raise ValueError("This model was fitted with conditions: pass the condition vector.")
+
+    def encode(self, window: torch.Tensor, condition: torch.Tensor | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior parameters of ``q(z | window[, condition])``: ``mu`` and clamped
+        ``log_var``."""
+        if self.condition_dim:
+            self._check_condition(condition)
+            steps = condition[:, None, :].expand(-1, window.shape[1], -1)
+            window = torch.cat([window, steps], dim=-1)
         h = self.encoder(window)
         log_var = self.log_var_head(h).clamp(LOG_VAR_MIN, LOG_VAR_MAX)
         return self.mu_head(h), log_var
@@ -60,7 +75,7 @@ class SequenceVAE(nn.Module):
         """``z = mu + noise_scale * eps * exp(0.5 * log_var)`` (``log_var`` is a log-variance)."""
         return mu + noise_scale * torch.randn_like(mu) * torch.exp(0.5 * log_var)
 
-    def context(self, past: torch.Tensor | None) -> torch.Tensor | None:
+    def past_context(self, past: torch.Tensor | None) -> torch.Tensor | None:
         """Context vector of the past steps (``None`` for an unconditional model)."""
         if self.context_encoder is None:
             return None
@@ -68,19 +83,29 @@ class SequenceVAE(nn.Module):
             raise ValueError("This model has n_future > 0: decoding needs the past steps.")
         return self.context_encoder(past)
 
-    def decode(self, z: torch.Tensor, past: torch.Tensor | None = None) -> torch.Tensor:
-        """Decode latents (and, for a conditional model, the past) into scaled steps."""
-        return self.decoder(z, self.context(past))
+    def context(self, past: torch.Tensor | None, condition: torch.Tensor | None = None
+                ) -> torch.Tensor | None:
+        """What the decoder receives beside ``z``: past context and condition, concatenated."""
+        self._check_condition(condition)
+        parts = [self.past_context(past), condition if self.condition_dim else None]
+        parts = [p for p in parts if p is not None]
+        return torch.cat(parts, dim=-1) if parts else None
+
+    def decode(self, z: torch.Tensor, past: torch.Tensor | None = None,
+               condition: torch.Tensor | None = None) -> torch.Tensor:
+        """Decode latents (with the past of a conditional model, and the condition vector)
+        into scaled steps."""
+        return self.decoder(z, self.context(past, condition))
 
     def target(self, window: torch.Tensor) -> torch.Tensor:
         """What the decoder must produce for ``window``: itself, or its future part."""
         return window[:, self.n_past:] if self.n_future else window
 
-    def forward(self, window: torch.Tensor):
-        mu, log_var = self.encode(window)
+    def forward(self, window: torch.Tensor, condition: torch.Tensor | None = None):
+        mu, log_var = self.encode(window, condition)
         z = self.reparameterize(mu, log_var)
         past = window[:, : self.n_past] if self.n_future else None
-        return self.decode(z, past), mu, log_var
+        return self.decode(z, past, condition), mu, log_var
 
 
 def vae_loss(x_hat: torch.Tensor, target: torch.Tensor, mu: torch.Tensor,

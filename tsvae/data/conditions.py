@@ -1,0 +1,162 @@
+"""Condition columns (labels, static attributes) -> the vectors a conditional VAE reads.
+
+Categorical columns (strings, categories, booleans, integers with at most
+``MAX_INTEGER_CATEGORIES`` distinct values) are one-hot encoded; other numeric columns are
+standardised with the training mean and standard deviation. The encoding is plain JSON.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: Integer columns with at most this many distinct values are categories (class labels,
+#: machine types); more distinct integers are treated as a number (an age, a size).
+MAX_INTEGER_CATEGORIES = 20
+
+
+def _python(value):
+    """A JSON-safe Python scalar for a category value."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _is_categorical(column: pd.Series) -> bool:
+    dtype = column.dtype
+    if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+        return True
+    return (pd.api.types.is_integer_dtype(dtype)
+            and column.nunique(dropna=True) <= MAX_INTEGER_CATEGORIES)
+
+
+class ConditionEncoder:
+    """Encode condition columns into float32 vectors; remembers what it saw in training.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> enc = ConditionEncoder().fit(pd.DataFrame({"machine": ["A", "B", "A"],
+    ...                                            "load": [1.0, 2.0, 3.0]}))
+    >>> enc.columns, enc.dim
+    (['machine', 'load'], 3)
+    >>> enc.transform({"machine": "B", "load": 2.0}).tolist()
+    [[0.0, 1.0, 0.0]]
+    """
+
+    def __init__(self) -> None:
+        self.columns: list[str] = []
+        #: column -> sorted category values (categorical) or None (numeric)
+        self.categories: dict[str, list | None] = {}
+        self.mean: dict[str, float] = {}
+        self.std: dict[str, float] = {}
+
+    @property
+    def dim(self) -> int:
+        """Length of one condition vector."""
+        return sum(len(c) if c is not None else 1 for c in self.categories.values())
+
+    def fit(self, frame: pd.DataFrame) -> ConditionEncoder:
+        self.columns = [str(c) for c in frame.columns]
+        for name in frame.columns:
+            column = frame[name]
+            if column.isna().any():
+                raise ValueError(f"Condition column {name!r} has missing values; every window "
+                                 "needs a condition value. Fill or drop them first.")
+            if _is_categorical(column):
+                values = pd.unique(column)
+                try:
+                    values = sorted(values)
+                except TypeError:  # mixed types: keep first-seen order
+                    values = list(values)
+                self.categories[str(name)] = [_python(v) for v in values]
+            else:
+                values = column.to_numpy(dtype=np.float64)
+                if not np.isfinite(values).all():
+                    raise ValueError(f"Condition column {name!r} has infinite values.")
+                self.categories[str(name)] = None
+                self.mean[str(name)] = float(values.mean())
+                self.std[str(name)] = float(values.std()) or 1.0
+        return self
+
+    def allowed(self, name: str) -> str:
+        """Human-readable description of the values a condition column accepts."""
+        cats = self.categories[name]
+        return f"one of {cats!r}" if cats is not None else "a finite number"
+
+    def as_frame(self, conditions) -> pd.DataFrame:
+        """A dict (one condition for every window) or a frame of rows, checked for columns."""
+        if isinstance(conditions, dict):
+            frame = pd.DataFrame({k: [v] for k, v in conditions.items()})
+        elif isinstance(conditions, pd.DataFrame):
+            frame = conditions
+        elif isinstance(conditions, pd.Series):
+            frame = conditions.to_frame().T.reset_index(drop=True)
+        else:
+            raise TypeError("conditions must be a dict {column: value} or a DataFrame with one "
+                            f"row per window, got {type(conditions).__name__}.")
+        missing = [c for c in self.columns if c not in frame.columns]
+        if missing:
+            raise ValueError(
+                f"conditions lack column {missing[0]!r}; the model was fitted on conditions "
+                + ", ".join(f"{c!r} ({self.allowed(c)})" for c in self.columns) + ".")
+        extra = [c for c in frame.columns if c not in self.columns]
+        if extra:
+            raise ValueError(f"conditions have unknown column {extra[0]!r}; the model's "
+                             f"conditions are {self.columns!r}.")
+        return frame[self.columns].reset_index(drop=True)
+
+    def transform(self, conditions) -> np.ndarray:
+        """Condition vectors ``(rows, dim)`` float32 of a dict or a frame of condition rows."""
+        frame = self.as_frame(conditions)
+        parts = []
+        for name in self.columns:
+            column = frame[name]
+            cats = self.categories[name]
+            if cats is None:
+                try:
+                    values = column.to_numpy(dtype=np.float64)
+                except (TypeError, ValueError):
+                    raise ValueError(f"Condition {name!r} must be a number, got "
+                                     f"{column.iloc[0]!r}.") from None
+                if not np.isfinite(values).all():
+                    raise ValueError(f"Condition {name!r} has a missing or infinite value.")
+                parts.append(((values - self.mean[name]) / self.std[name])[:, None]
+                             .astype(np.float32))
+                continue
+            codes = pd.Categorical(column, categories=cats).codes
+            if (codes < 0).any():
+                value = _python(column.iloc[int(np.argmax(codes < 0))])
+                raise ValueError(f"Condition {name!r} has value {value!r}, which the model "
+                                 f"never saw in training; allowed values: {cats!r}.")
+            parts.append(np.eye(len(cats), dtype=np.float32)[codes])
+        return np.concatenate(parts, axis=1).astype(np.float32)
+
+    def inverse_transform(self, vectors: np.ndarray) -> pd.DataFrame:
+        """Condition values (one row per vector) of encoded vectors."""
+        columns, first = {}, 0
+        for name in self.columns:
+            cats = self.categories[name]
+            if cats is None:
+                columns[name] = vectors[:, first] * self.std[name] + self.mean[name]
+                first += 1
+            else:
+                codes = vectors[:, first:first + len(cats)].argmax(axis=1)
+                columns[name] = np.asarray(cats, dtype=object)[codes]
+                first += len(cats)
+        return pd.DataFrame(columns)
+
+    def describe(self, vector: np.ndarray) -> dict:
+        """``{column: value}`` of one encoded vector, for messages."""
+        return {k: _python(v) for k, v in
+                self.inverse_transform(vector[None]).iloc[0].to_dict().items()}
+
+    def to_dict(self) -> dict:
+        return {"columns": self.columns, "categories": self.categories, "mean": self.mean,
+                "std": self.std}
+
+    @classmethod
+    def from_dict(cls, state: dict) -> ConditionEncoder:
+        encoder = cls()
+        encoder.columns = list(state["columns"])
+        encoder.categories = dict(state["categories"])
+        encoder.mean, encoder.std = dict(state["mean"]), dict(state["std"])
+        return encoder

@@ -191,3 +191,33 @@ def test_estimator_defaults_are_not_repeated_in_the_cli(capsys):
             continue
         assert f"--{name.replace('_', '-')}" in out
         assert f"default: {param.default!r}" in out
+
+
+def test_conditional_fit_generate_evaluate(workdir, capsys):
+    frame = pd.read_csv(workdir / "etth.csv")
+    frame["weekend"] = pd.to_datetime(frame["date"]).dt.dayofweek >= 5
+    data = workdir / "etth_weekend.parquet"
+    frame.to_parquet(data)
+    model = workdir / "cond.tsvae"
+    code, out, err = run_inprocess(
+        capsys, "fit", data, "--time-col", "date", "--condition-cols", "weekend",
+        "--n-past", 12, "--max-epochs", 2, "--hidden-size", 8, "--latent-dim", 3,
+        "--random-state", 0, "--no-progress", "-o", model)
+    assert code == 0, err
+    synth = workdir / "weekend.csv"
+    code, out, err = run_inprocess(capsys, "generate", model, "-n", 50, "--condition",
+                                   "weekend=True", "--seed", 0, "-o", synth)
+    assert code == 0, err
+    assert set(pd.read_csv(synth)["weekend"]) == {True}
+    code, out, err = run_inprocess(capsys, "generate", model, "-n", 5, "--condition",
+                                   "weekend=maybe", "-o", workdir / "bad.csv")
+    assert code == 2 and "allowed values are ['False', 'True']" in err
+    mixed = workdir / "mixed.csv"
+    run_inprocess(capsys, "generate", model, "-n", 60, "--method", "posterior", "--seed", 0,
+                  "-o", mixed)
+    summary = workdir / "by.json"
+    code, out, err = run_inprocess(capsys, "evaluate", data, mixed, "--time-col", "date",
+                                   "--n-past", 12, "--by", "weekend", "--fast", "--checks",
+                                   "marginal", "--json", summary, "--no-progress")
+    assert code == 0, err
+    assert "ConditionalReport" in out and "real_holdout_accuracy" in summary.read_text()

@@ -77,10 +77,13 @@ def cmd_fit(args) -> int:
     params = _load_config(args.config)
     params.update({p.name: getattr(args, p.name) for p in _estimator_options()
                    if hasattr(args, p.name)})
-    data = read_table(args.data)
+    read_table(args.data, time_col=None)  # a clear error for a missing or unreadable file
     columns = args.columns.split(",") if args.columns else None
+    conditions = args.condition_cols.split(",") if args.condition_cols else None
     model = TimeSeriesVAE(progress_bar=not args.no_progress, **params)
-    model.fit(data, columns=columns, time_col=args.time_col, id_col=args.id_col)
+    # fit reads the file itself: plain Parquet goes straight into the training array.
+    model.fit(args.data, columns=columns, time_col=args.time_col, id_col=args.id_col,
+              condition_cols=conditions)
     model.save(args.output)
     print(f"trained {model.n_epochs_} epoch(s) on {len(model.columns_)} feature(s); "
           f"saved {args.output}")
@@ -94,6 +97,8 @@ def cmd_generate(args) -> int:
     check_writable(args.output, overwrite=args.overwrite)
     model = TimeSeriesVAE.load(args.model)
     options = {k: getattr(args, k) for k in ("method", "noise_scale") if hasattr(args, k)}
+    if args.condition:
+        options["conditions"] = _parse_conditions(model, args.condition)
     if args.series_length is not None:
         frame = model.generate_series(args.series_length, random_state=args.seed, **options)
         write_table(frame, args.output, overwrite=args.overwrite, index=True)
@@ -105,6 +110,35 @@ def cmd_generate(args) -> int:
         write_table(frame, args.output, overwrite=args.overwrite)
         print(f"wrote {args.n} windows to {args.output}")
     return 0
+
+
+def _parse_conditions(model, pairs: list) -> dict:
+    """``KEY=VALUE`` flags -> a conditions dict, values typed like the model's categories."""
+    encoder = model.condition_encoder_
+    if encoder is None:
+        raise ValueError("--condition applies to models fitted with --condition-cols; this one "
+                         "has no conditions.")
+    conditions = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--condition {pair!r} must look like KEY=VALUE.")
+        if key not in encoder.categories:
+            raise ValueError(f"--condition {key!r} is not a condition of this model; its "
+                             f"conditions are {encoder.columns!r}.")
+        categories = encoder.categories[key]
+        if categories is None:
+            try:
+                conditions[key] = float(text)
+            except ValueError:
+                raise ValueError(f"--condition {key}={text!r}: {key!r} is a number.") from None
+            continue
+        matches = [c for c in categories if str(c) == text]
+        if not matches:
+            raise ValueError(f"--condition {key}={text!r}: allowed values are "
+                             f"{[str(c) for c in categories]!r}.")
+        conditions[key] = matches[0]
+    return conditions
 
 
 def _write_report(report, args) -> None:
@@ -127,9 +161,13 @@ def cmd_evaluate(args) -> int:
     synthetic = read_table(args.synthetic,
                            time_col=args.time_col if args.time_col in _columns(args.synthetic)
                            else None)
+    if args.by and args.report:
+        raise ValueError("--report is not available with --by yet; use --json for the "
+                         "per-condition table and condition fidelity.")
     report = evaluate(real, synthetic, args.n_past, checks=args.checks, fast=args.fast,
                       random_state=args.seed, progress=not args.no_progress,
-                      plots_in_report=bool(args.report))
+                      plots_in_report=bool(args.report),
+                      by=args.by.split(",") if args.by else None)
     print(report.to_markdown() if args.verbose else repr(report))
     _write_report(report, args)
     if args.json:
@@ -205,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--time-col", help="timestamp column")
     fit.add_argument("--id-col", help="series id column (long/panel data)")
     fit.add_argument("--columns", help="comma-separated feature columns (default: all others)")
+    fit.add_argument("--condition-cols",
+                     help="comma-separated condition columns (labels or static attributes)")
     fit.add_argument("--config", help="YAML or JSON file of model options (flags override)")
     fit.add_argument("--overwrite", action="store_true", help="replace an existing output")
     _add_estimator_flags(fit)
@@ -221,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--series-length", type=int,
                      help="roll a conditional model (n_future > 0) into one series of L rows")
     gen.add_argument("--seed", type=int, help="random seed (same seed, same output)")
+    gen.add_argument("--condition", action="append", metavar="KEY=VALUE",
+                     help="generate for this condition (repeat for several columns)")
     gen.add_argument("-o", "--output", required=True, help="CSV or Parquet file to write")
     gen.add_argument("--overwrite", action="store_true", help="replace an existing output")
     gen.set_defaults(func=cmd_generate)
@@ -234,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--time-col", help="timestamp column of series files")
     ev.add_argument("--checks", nargs="+", help="check names or groups (default: all)")
     ev.add_argument("--fast", action="store_true", help="smaller samples, quicker")
+    ev.add_argument("--by", help="comma-separated condition column(s): checks per value and "
+                                 "condition fidelity")
     ev.add_argument("--seed", type=int, default=0, help="random seed of the checks")
     ev.add_argument("--report", help="write an HTML report here")
     ev.add_argument("--json", help="write a JSON summary here")

@@ -54,6 +54,14 @@ class ConditionalReport:
                                                         for k, v in self.fidelity.items()))
         return "\n".join(lines)
 
+    def to_json(self) -> str:
+        """Per-condition table and condition fidelity as JSON."""
+        import json
+
+        return json.dumps({"passed": self.passed, "fidelity": self.fidelity,
+                           "conditions": json.loads(self.table.to_json(orient="records"))},
+                          indent=2)
+
     def __repr__(self) -> str:
         return f"ConditionalReport(passed={self.passed})\n{self.to_markdown()}"
 

@@ -138,3 +138,12 @@ def test_frame_with_static_attribute_and_label(energy_small):
     assert set(mine["site"]) <= {"A", "B"}
     with pytest.raises(ValueError, match="Condition column 'colour' is not in the frame"):
         tiny_model().fit(panel, id_col="site", time_col="date", condition_cols=["colour"])
+
+
+def test_compare_methods_for_one_condition(sines_model, sines_data):
+    x, y = sines_data
+    result = tsvae.compare_methods(sines_model, x[y == "fast"], methods=("prior", "posterior"),
+                                   n=200, conditions={"condition": "fast"}, checks=["ks"],
+                                   plots_in_report=False)
+    assert list(result.table.columns) == ["prior", "posterior"]
+    assert result.table.loc["ks_mean"].max() < 0.3

@@ -35,7 +35,8 @@ class MethodComparison:
 
 def compare_methods(model, real, methods=DEFAULT_METHODS, n: int | None = None, *,
                     noise_scale: float = 1.5, checks=None, fast: bool = False,
-                    random_state: int | None = 0, **evaluate_kwargs) -> MethodComparison:
+                    random_state: int | None = 0, conditions=None,
+                    **evaluate_kwargs) -> MethodComparison:
     """Generate with each method and evaluate each output against ``real``.
 
     The toolkit's answer to "prior or posterior?": one table, one column per method, with
@@ -54,6 +55,10 @@ def compare_methods(model, real, methods=DEFAULT_METHODS, n: int | None = None, 
         Windows per method (default: as many as the real data has, at most 10,000).
     noise_scale : float
         Scale of the ``noisy_posterior`` method.
+    conditions : dict or DataFrame, optional
+        For a model fitted with conditions: what every method generates for (as in
+        :meth:`TimeSeriesVAE.generate`); pass ``real`` windows of the same condition. For
+        checks per condition value use ``tsvae.evaluate(..., by=...)``.
 
     Examples
     --------
@@ -78,7 +83,8 @@ def compare_methods(model, real, methods=DEFAULT_METHODS, n: int | None = None, 
     columns, reports = {}, {}
     for method in methods:
         synthetic = model.generate(n, method=method, noise_scale=noise_scale,
-                                   random_state=random_state, as_array=True)
+                                   random_state=random_state, as_array=True,
+                                   conditions=conditions)
         report = evaluate(real, synthetic, model.n_past, checks=checks, fast=fast,
                           random_state=random_state, **evaluate_kwargs)
         reports[method] = report

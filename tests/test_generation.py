@@ -232,3 +232,18 @@ def test_bf16_generation_stays_close_to_float32(fitted_model, energy_small):
 def test_bad_generation_settings_are_named(fitted_model, kwargs, message):
     with pytest.raises(ValueError, match=message):
         fitted_model.generate(10, **kwargs)
+
+
+def test_fresh_windows_of_a_conditional_panel_model_continue_pasts_of_every_series(
+        energy_small):
+    from tests.conftest import tiny_model
+
+    frame = energy_small.iloc[:, :2]
+    panel = pd.concat([frame.assign(site="A"), frame.assign(site="B")]).reset_index()
+    model = tiny_model(n_future=4, max_epochs=1).fit(panel, id_col="site", time_col="date")
+    # Two windows at a time: their pasts must be drawn from all training windows, not the
+    # first two.
+    sites = set()
+    for seed in range(12):
+        sites |= set(model.generate(2, random_state=seed)["site"])
+    assert sites == {"A", "B"}

@@ -266,7 +266,7 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
             if source is None:
                 # Fresh latents for a conditional model: pasts of random training windows
                 # (of the same condition when the model is conditioned).
-                source = _random_windows(n, rng, wanted, stored.conditions)
+                source = _random_windows(n, len(contexts), rng, wanted, stored.conditions)
                 series_of_latent = stored.series
             chosen_contexts = contexts[source]
     window_conditions = wanted
@@ -309,11 +309,11 @@ def _matching(pool_conditions: np.ndarray | None, vector: np.ndarray) -> np.ndar
     return np.flatnonzero(np.all(pool_conditions == vector, axis=1))
 
 
-def _random_windows(n: int, rng, wanted, pool_conditions) -> np.ndarray:
-    """Indices of random stored training windows, of the wanted condition where possible."""
-    total = len(pool_conditions) if pool_conditions is not None else None
+def _random_windows(n: int, total: int, rng, wanted, pool_conditions) -> np.ndarray:
+    """Indices of ``n`` random stored training windows (of ``total``), of the wanted
+    condition where possible."""
     if wanted is None:
-        return rng.choice(total if total is not None else n, size=n, replace=True)
+        return rng.choice(total, size=n, replace=True)
     source = np.empty(n, dtype=np.int64)
     for positions, vector in _groups(wanted):
         pool = _matching(pool_conditions, vector)

@@ -71,13 +71,12 @@ def _load_config(path: str | None) -> dict:
 
 def cmd_fit(args) -> int:
     from tsvae.estimator import TimeSeriesVAE
-    from tsvae.io import check_writable, read_table
+    from tsvae.io import check_writable
 
     check_writable(args.output, overwrite=args.overwrite)
     params = _load_config(args.config)
     params.update({p.name: getattr(args, p.name) for p in _estimator_options()
                    if hasattr(args, p.name)})
-    read_table(args.data, time_col=None)  # a clear error for a missing or unreadable file
     columns = args.columns.split(",") if args.columns else None
     conditions = args.condition_cols.split(",") if args.condition_cols else None
     model = TimeSeriesVAE(progress_bar=not args.no_progress, **params)

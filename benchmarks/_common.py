@@ -25,3 +25,15 @@ def median_time(fn, repeats: int = 3) -> tuple[float, list[float]]:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times), times
+
+
+def load_energy_and_describe(setting: str):
+    """The bundled Energy data, after printing the machine and data line of a benchmark."""
+    import torch
+
+    import tsvae
+
+    data = tsvae.datasets.load_energy()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; energy "
+          f"{data.shape[0]} rows x {data.shape[1]} features, n_past=24, {setting}")
+    return data

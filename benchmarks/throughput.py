@@ -13,8 +13,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import torch  # noqa: E402
-from _common import median_time, peak_rss_mib, quiet_lightning  # noqa: E402
+from _common import (  # noqa: E402
+    load_energy_and_describe,
+    median_time,
+    peak_rss_mib,
+    quiet_lightning,
+)
 
 import tsvae  # noqa: E402
 
@@ -26,9 +30,7 @@ def main() -> None:
     parser.add_argument("--generate", type=int, default=100_000, help="windows to generate")
     args = parser.parse_args()
     quiet_lightning()
-    data = tsvae.datasets.load_energy()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; energy "
-          f"{data.shape[0]} rows x {data.shape[1]} features, n_past=24, batch 128")
+    data = load_energy_and_describe("batch 128")
     print(f"{'architecture':<13}{'train win/s':>12}{'epoch s':>9}{'prior gen win/s':>17}"
           f"{'posterior gen win/s':>21}")
     for architecture in ("lstm", "conv"):

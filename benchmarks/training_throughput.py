@@ -17,8 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pytorch_lightning as pl  # noqa: E402
-import torch  # noqa: E402
-from _common import quiet_lightning  # noqa: E402
+from _common import load_energy_and_describe, quiet_lightning  # noqa: E402
 
 import tsvae  # noqa: E402
 
@@ -44,9 +43,7 @@ def main() -> None:
     parser.add_argument("--architectures", nargs="+", default=["lstm", "conv"])
     args = parser.parse_args()
     quiet_lightning()
-    data = tsvae.datasets.load_energy()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; energy "
-          f"{data.shape[0]} rows x {data.shape[1]} features, n_past=24, {args.epochs} epochs")
+    data = load_energy_and_describe(f"{args.epochs} epochs")
     print(f"{'architecture':<13}{'batch_size':>11}{'num_workers':>12}{'train win/s':>13}"
           f"{'first-epoch extra s':>21}{'val_loss':>10}")
     for architecture in args.architectures:

@@ -215,9 +215,13 @@ def test_conditional_fit_generate_evaluate(workdir, capsys):
     mixed = workdir / "mixed.csv"
     run_inprocess(capsys, "generate", model, "-n", 60, "--method", "posterior", "--seed", 0,
                   "-o", mixed)
-    summary = workdir / "by.json"
+    summary, page = workdir / "by.json", workdir / "by.html"
     code, out, err = run_inprocess(capsys, "evaluate", data, mixed, "--time-col", "date",
                                    "--n-past", 12, "--by", "weekend", "--fast", "--checks",
-                                   "marginal", "--json", summary, "--no-progress")
+                                   "marginal", "--json", summary, "--report", page,
+                                   "--no-progress")
     assert code == 0, err
     assert "ConditionalReport" in out and "real_holdout_accuracy" in summary.read_text()
+    text = page.read_text()
+    assert text.startswith("<!DOCTYPE html>") and "Condition True" in text
+    assert "http://" not in text and "https://" not in text

@@ -160,9 +160,6 @@ def cmd_evaluate(args) -> int:
     synthetic = read_table(args.synthetic,
                            time_col=args.time_col if args.time_col in _columns(args.synthetic)
                            else None)
-    if args.by and args.report:
-        raise ValueError("--report is not available with --by yet; use --json for the "
-                         "per-condition table and condition fidelity.")
     report = evaluate(real, synthetic, args.n_past, checks=args.checks, fast=args.fast,
                       random_state=args.seed, progress=not args.no_progress,
                       plots_in_report=bool(args.report),

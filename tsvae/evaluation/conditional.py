@@ -54,6 +54,19 @@ class ConditionalReport:
                                                         for k, v in self.fidelity.items()))
         return "\n".join(lines)
 
+    def to_html(self, path=None) -> str:
+        """Self-contained HTML page; written (atomically) if ``path``."""
+        from pathlib import Path
+
+        from tsvae.evaluation.html import render_conditional
+
+        text = render_conditional(self)
+        if path is not None:
+            from tsvae.persistence import atomic_write_bytes
+
+            atomic_write_bytes(Path(path), text.encode("utf-8"))
+        return text
+
     def to_json(self) -> str:
         """Per-condition table and condition fidelity as JSON."""
         import json

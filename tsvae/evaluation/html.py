@@ -79,3 +79,33 @@ def render_report(report) -> str:
             parts.append("</section>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def render_conditional(report) -> str:
+    """One page for a :class:`~tsvae.evaluation.conditional.ConditionalReport`: condition
+    fidelity, the per-condition summary, then each condition's check table and figures."""
+    verdict = "pass" if report.passed else "fail"
+    fidelity = "".join(f"<li>{html.escape(k)}: {html.escape(_fmt(v))}</li>"
+                       for k, v in report.fidelity.items())
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        "<title>tsvae evaluation by condition</title>",
+        f"<style>{STYLE}</style></head><body>",
+        "<h1>tsvae evaluation by condition</h1>",
+        '<section id="summary"><h2>Summary</h2>',
+        f'<p class="verdict {verdict}">Verdict: {verdict.upper()}</p>',
+        "<p>Condition fidelity: a classifier trained on real windows to predict the "
+        "condition, scored on held-out real windows and on the synthetic windows generated "
+        "for each condition.</p>",
+        f"<ul>{fidelity}</ul>",
+        report.table.to_html(index=False, classes="conditions", na_rep=""),
+        "</section>",
+    ]
+    for label, one in report.reports.items():
+        parts.append(f"<section><h2>Condition {html.escape(str(label))}: "
+                     f"{'PASS' if one.passed else 'FAIL'}</h2>{_table(one)}")
+        for key, encoded in one.figures.items():
+            parts.append(_img(encoded, f"{label} {key}"))
+        parts.append("</section>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

@@ -3,9 +3,11 @@
 ``evaluate(real, synthetic, by="machine")`` cuts both into windows labelled by the condition
 (a window's label is its last row's value; generated windows carry the condition they were
 generated for), runs the checks separately for each value, and measures *condition
-fidelity*: a GRU classifier trained on real windows to predict the condition is applied to
-the synthetic windows; its accuracy there should be close to its accuracy on held-out real
-windows (much lower means the windows do not look like their condition).
+fidelity*: a GRU classifier trained on real windows (class-balanced batches) to predict the
+condition is applied to the synthetic windows; its balanced accuracy (mean recall over the
+conditions, so guessing the majority scores 1/classes) there should be close to its balanced
+accuracy on held-out real windows (much lower means the windows do not look like their
+condition).
 """
 
 from __future__ import annotations
@@ -124,10 +126,25 @@ def _keys(labels: pd.DataFrame) -> list:
     return [tuple(row) for row in labels.itertuples(index=False, name=None)]
 
 
+def _balanced(rows: np.ndarray, labels: np.ndarray, rng, cap: int = 5_000) -> np.ndarray:
+    """Training rows resampled to the same count per class (at most ``cap`` each), so a
+    majority class cannot win by default."""
+    per_class = [rows[labels[rows] == c] for c in np.unique(labels[rows])]
+    size = min(max(len(p) for p in per_class), cap)
+    return np.concatenate([rng.choice(p, size, replace=len(p) < size) for p in per_class])
+
+
+def _balanced_accuracy(truth: np.ndarray, predicted: np.ndarray) -> float:
+    """Mean recall over the classes present (0.5 for a majority guess with 2 classes)."""
+    if len(truth) == 0:
+        return float("nan")
+    return float(np.mean([np.mean(predicted[truth == c] == c) for c in np.unique(truth)]))
+
+
 def condition_fidelity(real, real_keys, synthetic, synthetic_keys, *, blocked: bool,
                        n_past: int, iterations: int = 1_000, seed: int = 0) -> dict:
-    """Accuracy of a real-trained condition classifier on held-out real and on synthetic
-    windows (both scaled by the real data's min and max)."""
+    """Balanced accuracy of a real-trained condition classifier (trained on class-balanced
+    batches) on held-out real and on synthetic windows (scaled by the real min and max)."""
     classes = sorted(set(real_keys), key=str)
     index = {k: i for i, k in enumerate(classes)}
     y_real = np.array([index[k] for k in real_keys])
@@ -154,12 +171,14 @@ def condition_fidelity(real, real_keys, synthetic, synthetic_keys, *, blocked: b
         torch.manual_seed(seed)
         model = _GRUHead(real.shape[2], max(real.shape[2], 8), per_step=False,
                          n_out=max(len(classes), 2))
-        _train(model, scale(real[train]), y_real[train], nn.CrossEntropyLoss(), iterations, rng)
+        balanced = _balanced(train, y_real, rng)
+        _train(model, scale(real[balanced]), y_real[balanced], nn.CrossEntropyLoss(),
+               iterations, rng)
         with torch.inference_mode():
             pred_real = model(torch.from_numpy(scale(real[test]))).argmax(-1).numpy()
             pred_synth = model(torch.from_numpy(scale(synthetic[known]))).argmax(-1).numpy()
-    real_acc = float(np.mean(pred_real == y_real[test])) if len(test) else float("nan")
-    synth_acc = float(np.mean(pred_synth == y_synth[known])) if known.any() else float("nan")
+    real_acc = _balanced_accuracy(y_real[test], pred_real)
+    synth_acc = _balanced_accuracy(y_synth[known], pred_synth)
     per_class = {classes[c]: float(np.mean(pred_synth[y_synth[known] == c] == c))
                  for c in range(len(classes)) if np.any(y_synth[known] == c)}
     return {"real_holdout_accuracy": real_acc, "synthetic_accuracy": synth_acc,

@@ -342,6 +342,23 @@ def _aggregate_for(model, pool: np.ndarray | None):
     return cache[key]
 
 
+def _condition_sampler(model, method: str, noise_scale: float, latents: Latents,
+                       pool: np.ndarray | None, vector: np.ndarray):
+    """The sampler of ``method`` for one condition: the prior as it is, the aggregate
+    mixture of that condition, posterior draws among ``latents[pool]`` (its windows)."""
+    if method == "prior":
+        return _sampler_for(model, method, noise_scale)
+    if method == "aggregate":
+        return _aggregate_for(model, pool)
+    if pool is None or pool.size == 0:
+        raise ValueError(
+            f"No training window has the condition {model.condition_encoder_.describe(vector)!r},"
+            f" so method={method!r} has no real window to draw from; use method='prior' or "
+            "'aggregate'.")
+    return _sampler_for(model, method, noise_scale,
+                        Latents(latents.mu[pool], latents.log_var[pool]))
+
+
 def _draw_latents(model, method, noise_scale, latents, n, rng, wanted, pool_conditions):
     """Latent draws ``z`` and, for posterior methods, the index of the window each came from.
 
@@ -358,18 +375,7 @@ def _draw_latents(model, method, noise_scale, latents, n, rng, wanted, pool_cond
     source = np.empty(n, dtype=np.int64) if uses_real else None
     for positions, vector in _groups(wanted):
         pool = _matching(pool_conditions, vector)
-        if method == "prior":
-            sampler = _sampler_for(model, method, noise_scale)
-        elif method == "aggregate":
-            sampler = _aggregate_for(model, pool)
-        else:
-            if pool is None or pool.size == 0:
-                raise ValueError(
-                    f"No training window has the condition "
-                    f"{model.condition_encoder_.describe(vector)!r}, so method={method!r} has "
-                    "no real window to draw from; use method='prior' or 'aggregate'.")
-            sampler = _sampler_for(model, method, noise_scale,
-                                   Latents(all_latents.mu[pool], all_latents.log_var[pool]))
+        sampler = _condition_sampler(model, method, noise_scale, all_latents, pool, vector)
         draw = sampler.sample(len(positions), rng)
         z[positions] = draw.z
         if uses_real:
@@ -443,17 +449,9 @@ def generate_series(model, length: int, *, method: str = "prior", context=None,
     condition = model.condition_vectors(conditions, len(pasts))
     sampler = _sampler_for(model, method, noise_scale)
     if condition is not None:
-        pool = _matching(model.train_latents_.conditions, condition[0])
-        if method == "aggregate":
-            sampler = _aggregate_for(model, pool)
-        elif SAMPLERS[method].uses_real_windows:
-            if pool is None or pool.size == 0:
-                raise ValueError(f"No training window has the condition "
-                                 f"{model.condition_encoder_.describe(condition[0])!r}; use "
-                                 "method='prior' or 'aggregate'.")
-            stored = model.train_latents_.latents
-            sampler = _sampler_for(model, method, noise_scale,
-                                   Latents(stored.mu[pool], stored.log_var[pool]))
+        stored = model.train_latents_
+        sampler = _condition_sampler(model, method, noise_scale, stored.latents,
+                                     _matching(stored.conditions, condition[0]), condition[0])
     noisy = _observation_noise_default(method, observation_noise)
 
     chunks = []

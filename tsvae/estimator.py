@@ -99,6 +99,9 @@ class TimeSeriesVAE(BaseEstimator):
         What ``fit`` does with NaN.
     aggregate_components : int, optional
         Mixture components of the ``aggregate`` sampler (default: chosen by BIC).
+    noise_lags : int
+        Order ``p`` of the observation model: a VAR(p) fitted to the training residuals
+        (``x - decode(mu)``) after training, whose draws fresh samples add to the decoded mean.
     random_state : int, optional
         Seed of weights, shuffling and the aggregate fit: same seed, same model on CPU.
     progress_bar : bool
@@ -134,11 +137,12 @@ class TimeSeriesVAE(BaseEstimator):
         batch_size: int = 128,
         num_workers: int = 0,
         learning_rate: float = 1e-3,
-        max_epochs: int = 30,
+        max_epochs: int = 100,
         max_time: float | None = None,
         early_stopping_patience: int | None = 5,
         missing: str = "error",
         aggregate_components: int | None = None,
+        noise_lags: int = 2,
         random_state: int | None = None,
         progress_bar: bool = True,
         trainer_kwargs: dict | None = None,
@@ -163,6 +167,7 @@ class TimeSeriesVAE(BaseEstimator):
         self.early_stopping_patience = early_stopping_patience
         self.missing = missing
         self.aggregate_components = aggregate_components
+        self.noise_lags = noise_lags
         self.random_state = random_state
         self.progress_bar = progress_bar
         self.trainer_kwargs = trainer_kwargs
@@ -170,7 +175,7 @@ class TimeSeriesVAE(BaseEstimator):
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
         for name in ("n_past", "latent_dim", "hidden_size", "num_layers", "stride",
-                     "batch_size", "max_epochs"):
+                     "batch_size", "max_epochs", "noise_lags"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
@@ -356,7 +361,8 @@ class TimeSeriesVAE(BaseEstimator):
             logger.info("keeping the posteriors of %d of %d training windows",
                         MAX_STORED_LATENTS, len(dataset))
         mus, log_vars, contexts, conditions = [], [], [], []
-        residuals = ResidualAccumulator(self.n_model_features)
+        residuals = ResidualAccumulator(self.n_model_features, self.noise_lags,
+                                        expected_windows=len(chosen), random_state=self.seed_)
         with torch.inference_mode():
             for first in range(0, len(chosen), batch_size):
                 batch = dataset.__getitems__(chosen[first:first + batch_size].tolist())

@@ -5,6 +5,7 @@ import pickle
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -162,6 +163,36 @@ def test_newer_format_is_refused(workdir, model_file):
             dst.writestr(name, data)
     with pytest.raises(ValueError, match="newer than this tsvae"):
         tsvae.TimeSeriesVAE.load(newer)
+
+
+def test_format_1_file_with_ar1_noise_still_loads(workdir, model_file):
+    import json
+    import zipfile
+
+    from safetensors.numpy import load, save
+
+    older = workdir / "format1.tsvae"
+    with zipfile.ZipFile(model_file) as src, zipfile.ZipFile(older, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "model.json":
+                meta = json.loads(data)
+                meta["format_version"] = 1
+                del meta["params"]["noise_lags"]  # a parameter format 1 did not have
+                data = json.dumps(meta).encode()
+            if name == "arrays.safetensors":
+                arrays = {k: v for k, v in load(data).items() if not k.startswith("noise_")}
+                n_features = max(meta["feature_map"]) + 1
+                arrays["noise_phi"] = np.full(n_features, 0.5)
+                arrays["noise_innovation_cov"] = 0.01 * np.eye(n_features)
+                data = save(arrays)
+            dst.writestr(name, data)
+    model = tsvae.TimeSeriesVAE.load(older)
+    noisy = model.generate(2000, random_state=0, as_array=True)
+    mean = model.generate(2000, random_state=0, as_array=True, observation_noise=False)
+    # AR(1) with phi 0.5 and innovation variance 0.01: stationary std 0.115 (scaled units).
+    residual = (noisy - mean) / model.scaler_.scale_
+    np.testing.assert_allclose(residual.std(axis=(0, 1)), 0.1 / np.sqrt(0.75), rtol=0.1)
 
 
 def test_config_file_and_help(workdir, capsys):

@@ -27,7 +27,9 @@ from tsvae.generation.samplers import AggregateSampler, Latents
 logger = logging.getLogger(__name__)
 
 FORMAT = "tsvae-model"
-FORMAT_VERSION = 1
+#: 2: the observation model is a VAR(p) with resampling pools (``noise_coefs`` ...); files of
+#: format 1 (a diagonal Gaussian AR(1), ``noise_phi``) still load.
+FORMAT_VERSION = 2
 _MEMBERS = ("model.json", "weights.safetensors", "arrays.safetensors")
 
 

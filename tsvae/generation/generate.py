@@ -63,7 +63,8 @@ def _check_precision(precision) -> str:
 
 def _decode(model, z: np.ndarray, contexts: np.ndarray | None, rng: np.random.Generator,
             observation_noise: bool, batch_size: int = DECODE_BATCH,
-            finish=None, precision: str = "32") -> np.ndarray:
+            finish=None, precision: str = "32",
+            conditions: np.ndarray | None = None) -> np.ndarray:
     """Decode latents (and context vectors) batch by batch under ``inference_mode``.
 
     With ``observation_noise`` each batch gets a draw of the decoder's observation model (see
@@ -71,6 +72,8 @@ def _decode(model, z: np.ndarray, contexts: np.ndarray | None, rng: np.random.Ge
     batch is still in cache. Returns ``(n, steps, F)``: scaled float32 without ``finish``.
     ``precision="bf16-mixed"`` runs the decoder under bfloat16 autocast (faster on CPUs with
     AVX-512 BF16/AMX; decoded means differ by about 1e-3 of the scaled range).
+    ``conditions`` (one encoded vector per window) picks each window's observation model
+    when the model has one per condition value.
     """
     noise = model.train_latents_.noise if observation_noise else None
     generator = (torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
@@ -86,7 +89,9 @@ def _decode(model, z: np.ndarray, contexts: np.ndarray | None, rng: np.random.Ge
                                 enabled=precision == "bf16-mixed"):
                 decoded = model.vae_.decoder(zb, cb).float()
             if noise is not None:
-                decoded += noise.sample_tensor(len(zb), decoded.shape[1], generator)
+                decoded += noise.sample_tensor(
+                    len(zb), decoded.shape[1], generator,
+                    None if conditions is None else conditions[first:first + batch_size])
             result = decoded.numpy() if finish is None else finish(decoded.numpy())
             if out is None:
                 out = np.empty((len(z), *result.shape[1:]), dtype=result.dtype)
@@ -275,7 +280,8 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
     decoder_context = _join(chosen_contexts, window_conditions)
     windows = _decode(model, z.astype(np.float32), decoder_context, rng,
                       _observation_noise_default(method, observation_noise), batch_size,
-                      finish=model.to_original_units, precision=precision)
+                      finish=model.to_original_units, precision=precision,
+                      conditions=window_conditions)
 
     extra = {}
     if model.id_col_ is not None:
@@ -457,7 +463,8 @@ def generate_series(model, length: int, *, method: str = "prior", context=None,
     chunks = []
     for _ in range(math.ceil(length / model.n_future)):
         z = sampler.sample(len(pasts), rng).z.astype(np.float32)
-        future = _decode(model, z, _join(_context_vectors(model, pasts), condition), rng, noisy)
+        future = _decode(model, z, _join(_context_vectors(model, pasts), condition), rng, noisy,
+                         conditions=condition)
         chunks.append(future)
         pasts = np.concatenate([pasts, future], axis=1)[:, -model.n_past:]
     scaled = np.concatenate(chunks, axis=1)[:, :length]

@@ -12,6 +12,12 @@ the decoded mean: its first ``p`` steps and its innovations ``e_t`` are resample
 training residuals (so spikes, skew and cross-feature dependence of the residuals survive),
 or drawn from Gaussians of the same moments when no pool is stored (models saved before the
 pools existed).
+
+A conditional model whose conditions take a few distinct values (labels, categorical static
+attributes) gets one such model per value (:class:`ConditionalNoise`): the residuals of a
+"fast" class oscillate faster than those of a "slow" one, and a pooled fit would give both
+the same noise. Values with too few training windows, and continuous conditions, use the
+pooled model.
 """
 
 from __future__ import annotations
@@ -21,10 +27,17 @@ import torch
 
 #: Residual windows kept (a seeded random subset) to resample starts and innovations from.
 KEEP_WINDOWS = 2_000
+#: Fewer kept windows than this: Gaussian starts and innovations instead of resampling.
+MIN_POOL_WINDOWS = 50
 #: Cap on stored innovation rows x features (keeps the model file small for wide data).
 MAX_POOL_VALUES = 2_000_000
 #: The fitted VAR is shrunk to this spectral radius if it came out explosive.
 MAX_SPECTRAL_RADIUS = 0.995
+#: More distinct condition vectors than this: the conditions are treated as continuous and
+#: only the pooled model is fitted.
+MAX_CONDITION_GROUPS = 32
+#: A condition value needs this many training windows for a noise model of its own.
+MIN_GROUP_WINDOWS = 100
 
 
 class ResidualAccumulator:
@@ -81,7 +94,7 @@ class ResidualAccumulator:
         residual_rms = np.sqrt((step_rms**2).mean(axis=0))
         kept = (np.concatenate(self.kept) if self.kept
                 else np.zeros((0, 0, f), dtype=np.float32))
-        if self.pairs <= 1 + p * f or kept.shape[1] <= p:
+        if self.pairs <= 1 + p * f:
             # Windows too short or too few for a VAR(p): white noise of the residual scale.
             return ObservationNoise(np.zeros((p, f, f)), np.zeros(f), np.diag(residual_rms**2),
                                     residual_rms=residual_rms)
@@ -95,14 +108,18 @@ class ResidualAccumulator:
         coefs = np.stack([beta[1 + i * f: 1 + (i + 1) * f].T for i in range(p)])
         coefs = _stabilised(coefs)
         beta = np.concatenate([intercept[None], *[a.T for a in coefs]])
-        target, design = self._design(kept.astype(np.float64))
-        innovations = (target - design @ beta).astype(np.float32)
-        max_rows = max(MAX_POOL_VALUES // max(f, 1), 1)
-        if len(innovations) > max_rows:
-            innovations = innovations[np.sort(self._rng.choice(len(innovations), max_rows,
-                                                               replace=False))]
-        noise = ObservationNoise(coefs, intercept, innovation_cov,
-                                 start_pool=np.ascontiguousarray(kept[:, :p]),
+        start_pool = innovations = None
+        if len(kept) >= MIN_POOL_WINDOWS:
+            target, design = self._design(kept.astype(np.float64))
+            innovations = (target - design @ beta).astype(np.float32)
+            max_rows = max(MAX_POOL_VALUES // max(f, 1), 1)
+            if len(innovations) > max_rows:
+                innovations = innovations[np.sort(self._rng.choice(len(innovations), max_rows,
+                                                                   replace=False))]
+            start_pool = np.ascontiguousarray(kept[:, :p])
+        # Too few kept windows to resample from: Gaussian starts and innovations of the
+        # moments, which cover every window added.
+        noise = ObservationNoise(coefs, intercept, innovation_cov, start_pool=start_pool,
                                  innovation_pool=innovations, residual_rms=residual_rms)
         noise.calibrate(step_rms)
         return noise
@@ -231,8 +248,10 @@ class ObservationNoise:
         with torch.inference_mode():
             return self.sample_tensor(n, steps, generator).numpy()
 
-    def sample_tensor(self, n: int, steps: int, generator: torch.Generator) -> torch.Tensor:
-        """Torch version of :meth:`sample` (float32), used by batched generation."""
+    def sample_tensor(self, n: int, steps: int, generator: torch.Generator,
+                      conditions=None) -> torch.Tensor:
+        """Torch version of :meth:`sample` (float32), used by batched generation
+        (``conditions`` is accepted for the interface of :class:`ConditionalNoise`)."""
         t = self._torch()
         p, f = self.lags, len(self.intercept)
         if "start_pool" in t:
@@ -283,3 +302,131 @@ class ObservationNoise:
                    innovation_pool=arrays.get("noise_innovation_pool"),
                    residual_rms=arrays.get("noise_residual_rms"),
                    step_scale=arrays.get("noise_step_scale"))
+
+
+class ConditionalResidualAccumulator:
+    """A pooled :class:`ResidualAccumulator` plus one per distinct condition vector (up to
+    :data:`MAX_CONDITION_GROUPS`; beyond that the conditions count as continuous and only
+    the pooled model is fitted)."""
+
+    def __init__(self, n_features: int, lags: int = 2, *, expected_windows: int | None = None,
+                 random_state: int = 0) -> None:
+        self.pooled = ResidualAccumulator(n_features, lags, expected_windows=expected_windows,
+                                          random_state=random_state)
+        self._args = (n_features, lags, expected_windows, random_state)
+        self.groups: dict[bytes, tuple[np.ndarray, ResidualAccumulator]] | None = {}
+
+    def add(self, residual: np.ndarray, conditions: np.ndarray | None = None) -> None:
+        self.pooled.add(residual)
+        if conditions is None or self.groups is None:
+            return
+        keys, inverse = np.unique(np.asarray(conditions, np.float32), axis=0,
+                                  return_inverse=True)
+        inverse = inverse.reshape(-1)
+        for index, key in enumerate(keys):
+            entry = self.groups.get(key.tobytes())
+            if entry is None:
+                if len(self.groups) >= MAX_CONDITION_GROUPS:
+                    self.groups = None
+                    return
+                n_features, lags, expected, seed = self._args
+                # The keep probability of the pooled fit: all groups together keep about
+                # as many windows as the pooled model.
+                entry = (key.copy(), ResidualAccumulator(
+                    n_features, lags, expected_windows=expected,
+                    random_state=seed + 1 + len(self.groups)))
+                self.groups[key.tobytes()] = entry
+            entry[1].add(residual[inverse == index])
+
+    def fit(self) -> ObservationNoise | ConditionalNoise:
+        pooled = self.pooled.fit()
+        fitted = [(key, acc.fit()) for key, acc in (self.groups or {}).values()
+                  if acc.windows >= MIN_GROUP_WINDOWS]
+        if len(fitted) < 2:
+            return pooled
+        return ConditionalNoise(pooled, np.stack([k for k, _ in fitted]),
+                                [m for _, m in fitted])
+
+
+class ConditionalNoise:
+    """One :class:`ObservationNoise` per condition vector ``keys[i]`` and a pooled one for
+    windows whose condition matches no key (or that have none).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> slow = ObservationNoise(np.array([[[0.9]]]), np.zeros(1), np.array([[0.19]]))
+    >>> white = ObservationNoise(np.zeros((1, 1, 1)), np.zeros(1), np.array([[1.0]]))
+    >>> noise = ConditionalNoise(white, np.array([[1.0, 0.0]]), [slow])
+    >>> rng = np.random.default_rng(0)
+    >>> r = noise.sample(4_000, 24, rng, conditions=np.repeat([[1.0, 0.0]], 4_000, axis=0))
+    >>> lag1 = np.corrcoef(r[:, 1:].ravel(), r[:, :-1].ravel())[0, 1]
+    >>> round(float(lag1), 1)
+    0.9
+    """
+
+    def __init__(self, pooled: ObservationNoise, keys: np.ndarray,
+                 models: list[ObservationNoise]) -> None:
+        if len(keys) != len(models):
+            raise ValueError(f"{len(keys)} condition keys but {len(models)} noise models.")
+        self.pooled = pooled
+        self.keys = np.asarray(keys, dtype=np.float32)
+        self.models = list(models)
+
+    @property
+    def lags(self) -> int:
+        return self.pooled.lags
+
+    @property
+    def residual_rms(self) -> np.ndarray:
+        return self.pooled.residual_rms
+
+    def sample(self, n: int, steps: int, rng: np.random.Generator,
+               conditions: np.ndarray | None = None) -> np.ndarray:
+        """``n`` residual windows; row ``i`` from the model of ``conditions[i]``."""
+        generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
+        with torch.inference_mode():
+            return self.sample_tensor(n, steps, generator, conditions).numpy()
+
+    def sample_tensor(self, n: int, steps: int, generator: torch.Generator,
+                      conditions=None) -> torch.Tensor:
+        if conditions is None:
+            return self.pooled.sample_tensor(n, steps, generator)
+        conditions = torch.as_tensor(np.asarray(conditions, np.float32))
+        out = torch.empty(n, steps, len(self.pooled.intercept))
+        unmatched = torch.ones(n, dtype=torch.bool)
+        for key, model in zip(torch.from_numpy(self.keys), self.models, strict=True):
+            rows = (conditions == key).all(dim=1)
+            if rows.any():
+                out[rows] = model.sample_tensor(int(rows.sum()), steps, generator)
+                unmatched &= ~rows
+        if unmatched.any():
+            out[unmatched] = self.pooled.sample_tensor(int(unmatched.sum()), steps, generator)
+        return out
+
+    def to_arrays(self) -> dict:
+        arrays = self.pooled.to_arrays()
+        arrays["noise_group_keys"] = np.ascontiguousarray(self.keys)
+        for i, model in enumerate(self.models):
+            arrays.update({f"noise_group{i}_{k[len('noise_'):]}": v
+                           for k, v in model.to_arrays().items()})
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: dict) -> ConditionalNoise:
+        models = []
+        for i in range(len(arrays["noise_group_keys"])):
+            prefix = f"noise_group{i}_"
+            models.append(ObservationNoise.from_arrays(
+                {"noise_" + k[len(prefix):]: v for k, v in arrays.items()
+                 if k.startswith(prefix)}))
+        pooled = ObservationNoise.from_arrays(
+            {k: v for k, v in arrays.items() if not k.startswith("noise_group")})
+        return cls(pooled, arrays["noise_group_keys"], models)
+
+
+def noise_from_arrays(arrays: dict) -> ObservationNoise | ConditionalNoise | None:
+    """The observation model stored in a model file's arrays (None if it has none)."""
+    if "noise_group_keys" in arrays:
+        return ConditionalNoise.from_arrays(arrays)
+    return ObservationNoise.from_arrays(arrays)

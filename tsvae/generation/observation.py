@@ -242,11 +242,13 @@ class ObservationNoise:
             self._tensors = tensors
         return self._tensors
 
-    def sample(self, n: int, steps: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` residual windows ``(n, steps, F)`` as float32; deterministic given ``rng``."""
+    def sample(self, n: int, steps: int, rng: np.random.Generator,
+               conditions: np.ndarray | None = None) -> np.ndarray:
+        """``n`` residual windows ``(n, steps, F)`` as float32; deterministic given ``rng``
+        (``conditions``: one vector per window, read by :class:`ConditionalNoise`)."""
         generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
         with torch.inference_mode():
-            return self.sample_tensor(n, steps, generator).numpy()
+            return self.sample_tensor(n, steps, generator, conditions).numpy()
 
     def sample_tensor(self, n: int, steps: int, generator: torch.Generator,
                       conditions=None) -> torch.Tensor:
@@ -373,20 +375,8 @@ class ConditionalNoise:
         self.keys = np.asarray(keys, dtype=np.float32)
         self.models = list(models)
 
-    @property
-    def lags(self) -> int:
-        return self.pooled.lags
-
-    @property
-    def residual_rms(self) -> np.ndarray:
-        return self.pooled.residual_rms
-
-    def sample(self, n: int, steps: int, rng: np.random.Generator,
-               conditions: np.ndarray | None = None) -> np.ndarray:
-        """``n`` residual windows; row ``i`` from the model of ``conditions[i]``."""
-        generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
-        with torch.inference_mode():
-            return self.sample_tensor(n, steps, generator, conditions).numpy()
+    #: Row ``i`` is drawn from the model of ``conditions[i]``.
+    sample = ObservationNoise.sample
 
     def sample_tensor(self, n: int, steps: int, generator: torch.Generator,
                       conditions=None) -> torch.Tensor:

@@ -248,6 +248,26 @@ def test_observation_noise_without_pools_and_with_identical_features():
     np.testing.assert_allclose(draw[..., 0], draw[..., 1], atol=1e-5)
 
 
+def test_the_linear_map_draws_what_the_step_by_step_recursion_draws(monkeypatch):
+    from tsvae.generation import observation
+
+    rng = np.random.default_rng(0)
+    windows, _ = _var2_windows(600, rng)
+    acc = observation.ResidualAccumulator(2, lags=2, expected_windows=600, random_state=0)
+    acc.add(windows + np.array([0.3, -0.2]))  # a non-zero intercept
+    fitted = acc.fit()
+    fitted.calibrate(np.linspace(0.5, 1.5, 48).reshape(24, 2))  # per-step scale folded in
+    gaussian = observation.ObservationNoise(fitted.coefs, fitted.intercept,
+                                            fitted.innovation_cov)
+    for noise in (fitted, gaussian):
+        for steps in (1, 2, 24, 30):  # shorter than p, the training length, another length
+            by_map = noise.sample(500, steps, np.random.default_rng(5))
+            monkeypatch.setattr(observation, "MAX_MAP_VALUES", 0)
+            by_loop = noise.sample(500, steps, np.random.default_rng(5))
+            monkeypatch.undo()
+            np.testing.assert_allclose(by_map, by_loop, rtol=1e-4, atol=1e-5)
+
+
 def test_an_explosive_residual_fit_is_stabilised():
     from tsvae.generation.observation import MAX_SPECTRAL_RADIUS, ResidualAccumulator, _companion
 

@@ -98,9 +98,10 @@ class TimeSeriesVAE(BaseEstimator):
     max_time : float, optional
         Wall-clock training limit in seconds.
     early_stopping_patience : int or None
-        Epochs without validation improvement before stopping; None disables. 10 rather than
-        5: the benchmarks' fresh samples got closer to real data on every set tried
-        (``docs/benchmarks.md``).
+        Epochs without validation improvement before stopping; None disables. 20: the
+        validation loss of a VAE plateaus for tens of epochs and then improves again, and the
+        fidelity benchmark's fresh samples kept getting closer to real data past shorter
+        stops (``docs/benchmarks.md``). The best epoch's weights are restored either way.
     missing : {"error", "interpolate", "ffill", "drop"}
         What ``fit`` does with NaN.
     aggregate_components : int, optional
@@ -145,7 +146,7 @@ class TimeSeriesVAE(BaseEstimator):
         learning_rate: float = 1e-3,
         max_epochs: int = 100,
         max_time: float | None = None,
-        early_stopping_patience: int | None = 10,
+        early_stopping_patience: int | None = 20,
         missing: str = "error",
         aggregate_components: int | None = None,
         noise_lags: int = 2,

@@ -38,6 +38,11 @@ MAX_SPECTRAL_RADIUS = 0.995
 MAX_CONDITION_GROUPS = 32
 #: A condition value needs this many training windows for a noise model of its own.
 MIN_GROUP_WINDOWS = 100
+#: Windows of at most this many values (steps x features) run the VAR recursion as one
+#: precomputed linear map: a single matrix product instead of a Python loop over steps,
+#: whose per-step overhead dominates for narrow data (``benchmarks/generation_speed.py``).
+#: The map has (steps x features)^2 entries, so wide data keeps the loop.
+MAX_MAP_VALUES = 256
 
 
 class ResidualAccumulator:
@@ -143,6 +148,30 @@ def _stabilised(coefs: np.ndarray) -> np.ndarray:
     return coefs * shrink ** np.arange(1, len(coefs) + 1)[:, None, None]
 
 
+def _recursion_map(coefs: np.ndarray, intercept: np.ndarray, steps: int,
+                   scale: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The VAR recursion over ``steps`` as ``x = u @ M + c`` on flattened ``(steps*F)`` rows.
+
+    ``u`` holds the start (first ``p`` steps) followed by the innovations, as the loop in
+    :meth:`ObservationNoise.sample_tensor` fills them; ``scale`` (per step and feature, or
+    None) is folded into ``M`` and ``c``. Built by running the recursion on the identity.
+    """
+    p, f = coefs.shape[:2]
+    size = steps * f
+    x = np.concatenate([np.eye(size), np.zeros((1, size))]).reshape(size + 1, steps, f)
+    shift = np.zeros((size + 1, 1, f))
+    shift[-1, 0] = intercept  # the last row carries the constant part only
+    for step in range(p, steps):
+        value = x[:, step] + shift[:, 0]
+        for lag in range(1, p + 1):
+            value += x[:, step - lag] @ coefs[lag - 1].T
+        x[:, step] = value
+    if scale is not None:
+        x *= scale
+    flat = x.reshape(size + 1, size)
+    return flat[:-1], flat[-1]
+
+
 def _factor(cov: np.ndarray) -> np.ndarray:
     # Identical or constant features make the covariance singular: factor it by
     # eigen-decomposition instead of a Cholesky that would fail.
@@ -242,6 +271,17 @@ class ObservationNoise:
             self._tensors = tensors
         return self._tensors
 
+    def _map(self, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+        maps = self._torch().setdefault("maps", {})
+        if steps not in maps:
+            scale = None
+            if self.step_scale is not None:
+                scale = (self.step_scale if len(self.step_scale) == steps
+                         else self.step_scale.mean(axis=0))
+            matrix, constant = _recursion_map(self.coefs, self.intercept, steps, scale)
+            maps[steps] = (torch.from_numpy(matrix).float(), torch.from_numpy(constant).float())
+        return maps[steps]
+
     def sample(self, n: int, steps: int, rng: np.random.Generator,
                conditions: np.ndarray | None = None) -> np.ndarray:
         """``n`` residual windows ``(n, steps, F)`` as float32; deterministic given ``rng``
@@ -269,6 +309,9 @@ class ObservationNoise:
             out = torch.randn(n, steps, f, generator=generator) @ t["innovation"]
         head = min(p, steps)
         out[:, :head] = start[:, :head]
+        if steps * f <= MAX_MAP_VALUES:
+            matrix, constant = self._map(steps)
+            return torch.addmm(constant, out.view(n, steps * f), matrix).view(n, steps, f)
         coefs, intercept = t["coefs"], t["intercept"]
         for step in range(p, steps):
             value = out[:, step] + intercept

@@ -47,8 +47,9 @@ def test_ddp_on_two_cpu_processes_trains_saves_once_and_loads(tmp_path, energy_s
     assert not (tmp_path / "model_rank1.tsvae").exists()
 
     loaded = tsvae.TimeSeriesVAE.load(tmp_path / "model_rank0.tsvae")
+    # Same draws; float32 sums may round differently under another thread count.
     np.testing.assert_allclose(loaded.generate(5, as_array=True, random_state=0),
-                               ranks[0]["sample"], rtol=1e-5)
+                               ranks[0]["sample"], rtol=1e-5, atol=1e-5)
     single = tiny_model().fit(energy_small)
     frame, single_frame = loaded.generate(200, random_state=1), single.generate(200,
                                                                                random_state=1)

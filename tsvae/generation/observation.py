@@ -148,24 +148,38 @@ def _stabilised(coefs: np.ndarray) -> np.ndarray:
     return coefs * shrink ** np.arange(1, len(coefs) + 1)[:, None, None]
 
 
+def _recurse(x, coefs_t, shift):
+    """Run the VAR recursion in place on ``x`` ``(n, steps, F)``, numpy or torch: its first
+    ``p`` steps are the start, the rest innovations that become ``shift + sum_l x_{t-l} A_l^T
+    + e_t``. ``coefs_t`` holds the transposed ``A_l`` ``(p, F, F)``."""
+    p = len(coefs_t)
+    for step in range(p, x.shape[1]):
+        value = x[:, step] + shift
+        for lag in range(1, p + 1):
+            value += x[:, step - lag] @ coefs_t[lag - 1]
+        x[:, step] = value
+    return x
+
+
+def _scale_for(step_scale, steps: int):
+    # Windows of another length than the training ones get the average scale.
+    return step_scale if len(step_scale) == steps else step_scale.mean(0)
+
+
 def _recursion_map(coefs: np.ndarray, intercept: np.ndarray, steps: int,
                    scale: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """The VAR recursion over ``steps`` as ``x = u @ M + c`` on flattened ``(steps*F)`` rows.
 
-    ``u`` holds the start (first ``p`` steps) followed by the innovations, as the loop in
+    ``u`` holds the start (first ``p`` steps) followed by the innovations, as
     :meth:`ObservationNoise.sample_tensor` fills them; ``scale`` (per step and feature, or
     None) is folded into ``M`` and ``c``. Built by running the recursion on the identity.
     """
-    p, f = coefs.shape[:2]
+    f = coefs.shape[1]
     size = steps * f
     x = np.concatenate([np.eye(size), np.zeros((1, size))]).reshape(size + 1, steps, f)
-    shift = np.zeros((size + 1, 1, f))
-    shift[-1, 0] = intercept  # the last row carries the constant part only
-    for step in range(p, steps):
-        value = x[:, step] + shift[:, 0]
-        for lag in range(1, p + 1):
-            value += x[:, step - lag] @ coefs[lag - 1].T
-        x[:, step] = value
+    shift = np.zeros((size + 1, f))
+    shift[-1] = intercept  # the last row carries the constant part only
+    _recurse(x, coefs.transpose(0, 2, 1), shift)
     if scale is not None:
         x *= scale
     flat = x.reshape(size + 1, size)
@@ -274,10 +288,8 @@ class ObservationNoise:
     def _map(self, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
         maps = self._torch().setdefault("maps", {})
         if steps not in maps:
-            scale = None
-            if self.step_scale is not None:
-                scale = (self.step_scale if len(self.step_scale) == steps
-                         else self.step_scale.mean(axis=0))
+            scale = (None if self.step_scale is None
+                     else _scale_for(self.step_scale, steps))
             matrix, constant = _recursion_map(self.coefs, self.intercept, steps, scale)
             maps[steps] = (torch.from_numpy(matrix).float(), torch.from_numpy(constant).float())
         return maps[steps]
@@ -312,16 +324,9 @@ class ObservationNoise:
         if steps * f <= MAX_MAP_VALUES:
             matrix, constant = self._map(steps)
             return torch.addmm(constant, out.view(n, steps * f), matrix).view(n, steps, f)
-        coefs, intercept = t["coefs"], t["intercept"]
-        for step in range(p, steps):
-            value = out[:, step] + intercept
-            for lag in range(1, p + 1):
-                value += out[:, step - lag] @ coefs[lag - 1]
-            out[:, step] = value
+        _recurse(out, t["coefs"], t["intercept"])
         if "step_scale" in t:
-            scale = t["step_scale"]
-            # Windows of another length than the training ones get the average scale.
-            out *= scale if len(scale) == steps else scale.mean(dim=0)
+            out *= _scale_for(t["step_scale"], steps)
         return out
 
     def to_arrays(self) -> dict:

@@ -4,6 +4,7 @@ import os
 import pickle
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -175,7 +176,7 @@ def test_newer_format_is_refused(workdir, model_file):
         tsvae.TimeSeriesVAE.load(newer)
 
 
-def test_format_1_file_with_ar1_noise_still_loads(workdir, model_file):
+def test_format_1_file_with_ar1_noise_still_loads(workdir):
     def as_format_1(meta):
         meta["format_version"] = 1
         del meta["params"]["noise_lags"]  # a parameter format 1 did not have
@@ -187,13 +188,30 @@ def test_format_1_file_with_ar1_noise_still_loads(workdir, model_file):
         arrays["noise_innovation_cov"] = 0.01 * np.eye(n_features)
         return arrays
 
-    older = _rewritten(model_file, workdir / "format1.tsvae", as_format_1, ar1_noise)
+    # From a file with the format 1-2 weight layout (the LSTM decoder without step positions).
+    format_2 = Path(__file__).parent / "data" / "format2_lstm.tsvae"
+    older = _rewritten(format_2, workdir / "format1.tsvae", as_format_1, ar1_noise)
     model = tsvae.TimeSeriesVAE.load(older)
     noisy = model.generate(2000, random_state=0, as_array=True)
     mean = model.generate(2000, random_state=0, as_array=True, observation_noise=False)
     # AR(1) with phi 0.5 and innovation variance 0.01: stationary std 0.115 (scaled units).
     residual = (noisy - mean) / model.scaler_.scale_
     np.testing.assert_allclose(residual.std(axis=(0, 1)), 0.1 / np.sqrt(0.75), rtol=0.1)
+
+
+def test_format_2_lstm_file_decodes_as_it_did(tmp_path):
+    """A file written before the LSTM decoder read step positions (tsvae 0.x, format 2) loads
+    and decodes the same windows that tsvae wrote down when it saved the file."""
+    data = Path(__file__).parent / "data"
+    model = tsvae.TimeSeriesVAE.load(data / "format2_lstm.tsvae")
+    means = model.generate(4, method="prior", random_state=0, as_array=True,
+                           observation_noise=False)
+    expected = np.loadtxt(data / "format2_lstm_prior_means.csv", delimiter=",")
+    np.testing.assert_allclose(means.reshape(len(means), -1), expected, rtol=1e-5, atol=1e-6)
+    model.save(tmp_path / "format3.tsvae")  # saved again in the current format
+    again = tsvae.TimeSeriesVAE.load(tmp_path / "format3.tsvae").generate(
+        4, method="prior", random_state=0, as_array=True, observation_noise=False)
+    np.testing.assert_allclose(again, means, rtol=1e-6)
 
 
 def test_config_file_and_help(workdir, capsys):

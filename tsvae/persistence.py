@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 from safetensors.numpy import load as load_arrays
 from safetensors.numpy import save as save_arrays
 from safetensors.torch import load as load_weights
@@ -29,7 +30,9 @@ logger = logging.getLogger(__name__)
 FORMAT = "tsvae-model"
 #: 2: the observation model is a VAR(p) with resampling pools (``noise_coefs`` ...); files of
 #: format 1 (a diagonal Gaussian AR(1), ``noise_phi``) still load.
-FORMAT_VERSION = 2
+#: 3: the LSTM decoder reads each step's position beside the code; files of formats 1 and 2
+#: load with a zero weight on it, which decodes exactly as they did.
+FORMAT_VERSION = 3
 _MEMBERS = ("model.json", "weights.safetensors", "arrays.safetensors")
 
 
@@ -156,6 +159,14 @@ def _read_members(path: Path) -> dict[str, bytes]:
                          "again.") from None
 
 
+def _without_step_position(weights: dict) -> dict:
+    """Weights of a format 1-2 LSTM decoder given a zero weight on the step position input."""
+    key = "decoder.lstm.weight_ih_l0"
+    weights = dict(weights)
+    weights[key] = torch.nn.functional.pad(weights[key], (0, 1))
+    return weights
+
+
 def load_model(cls, path):
     """Rebuild a model saved by :func:`save_model` (``cls(**params)`` then state)."""
     path = Path(path)
@@ -189,7 +200,10 @@ def load_model(cls, path):
                                     if meta.get("conditions") else None)
         arrays = load_arrays(members["arrays.safetensors"])
         vae = model._build_vae()
-        vae.load_state_dict(load_weights(members["weights.safetensors"]))
+        weights = load_weights(members["weights.safetensors"])
+        if version < 3 and model.architecture == "lstm":
+            weights = _without_step_position(weights)
+        vae.load_state_dict(weights)
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise ValueError(f"{str(path)!r} is not a valid tsvae model file ({err}).") from None
     from tsvae.estimator import TrainingLatents

@@ -31,6 +31,9 @@ class LSTMDecoder(nn.Module):
     """Decode ``z`` (and an optional context vector) into ``length`` steps of ``n_features``.
 
     ``z`` sets the initial state and is fed at every step, so the output always depends on it.
+    Each step also receives its position in the window (from -1 to 1): with the same input at
+    every step the LSTM had to count steps in its state to place a daily peak; with the
+    position it need not (ETTh1 validation loss 28.1 -> 24.4, docs/benchmarks.md).
 
     Examples
     --------
@@ -47,13 +50,16 @@ class LSTMDecoder(nn.Module):
         self.num_layers = num_layers
         self.hidden_size = hidden_size
         self.init_state = nn.Linear(in_dim, 2 * num_layers * hidden_size)
-        self.lstm = nn.LSTM(in_dim, hidden_size, num_layers=num_layers, batch_first=True)
+        self.lstm = nn.LSTM(in_dim + 1, hidden_size, num_layers=num_layers, batch_first=True)
         self.output = nn.Linear(hidden_size, n_features)
+        self.register_buffer("position", torch.linspace(-1.0, 1.0, length).view(1, length, 1),
+                             persistent=False)
 
     def forward(self, z: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         code = z if context is None else torch.cat([z, context], dim=-1)
         state = torch.tanh(self.init_state(code))
         h0, c0 = state.view(-1, 2, self.num_layers, self.hidden_size).permute(1, 2, 0, 3)
-        steps = code.unsqueeze(1).expand(-1, self.length, -1)
+        steps = torch.cat([code.unsqueeze(1).expand(-1, self.length, -1),
+                           self.position.expand(code.shape[0], -1, -1)], dim=-1)
         out, _ = self.lstm(steps, (h0.contiguous(), c0.contiguous()))
         return self.output(out)

@@ -300,6 +300,20 @@ def test_bf16_generation_stays_close_to_float32(fitted_model, energy_small):
     assert (np.abs(fast - exact).max(axis=(0, 1)) <= 0.02 * span).all()
 
 
+def test_bf16_on_a_cpu_without_bfloat16_warns_and_runs_in_float32(fitted_model, monkeypatch,
+                                                                   caplog):
+    # oneDNN raises on a bfloat16 LSTM on such CPUs (AVX2-only machines).
+    from tsvae.generation import generate
+
+    monkeypatch.setattr(generate, "_cpu_has_bf16", lambda: False)
+    exact = fitted_model.generate(50, method="posterior", random_state=0, as_array=True)
+    with caplog.at_level("WARNING", logger="tsvae.generation.generate"):
+        fallback = fitted_model.generate(50, method="posterior", random_state=0, as_array=True,
+                                         precision="bf16-mixed")
+    assert "runs in float32" in caplog.text
+    np.testing.assert_array_equal(fallback, exact)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"batch_size": 0}, "batch_size"), ({"batch_size": 2.5}, "batch_size"),
     ({"precision": "16"}, "precision"),

@@ -75,7 +75,8 @@ class TimeSeriesVAE(BaseEstimator):
         0 for an unconditional window model; > 0 for a conditional VAE that generates the
         next ``n_future`` steps after a past of ``n_past`` steps.
     architecture : {"lstm", "conv"}
-        Encoder/decoder family.
+        Encoder/decoder family: recurrent (the decoder reads the code and the step's position
+        in the window at every step) or TimeVAE-style convolutions.
     latent_dim, hidden_size, num_layers : int
         Network sizes.
     alpha, beta : float

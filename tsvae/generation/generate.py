@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -10,6 +11,8 @@ import torch
 
 from tsvae.data.long_format import windows_to_frame
 from tsvae.generation.samplers import SAMPLERS, Latents, make_sampler
+
+logger = logging.getLogger(__name__)
 
 #: Windows decoded per batch by default: small enough to stay in the CPU cache (measured by
 #: ``benchmarks/generation_speed.py``: 8,192 ran at about a third of the speed of 1,024).
@@ -54,10 +57,21 @@ def _check_batch_size(batch_size) -> int:
 PRECISIONS = ("32", "bf16-mixed")
 
 
+def _cpu_has_bf16() -> bool:
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
 def _check_precision(precision) -> str:
     precision = str(precision)
     if precision not in PRECISIONS:
         raise ValueError(f"precision={precision!r} is not known; use one of {list(PRECISIONS)}.")
+    if precision == "bf16-mixed" and not _cpu_has_bf16():
+        # oneDNN has no bfloat16 LSTM on such CPUs (it raises), and emulated bfloat16
+        # convolutions are slower than float32: there is nothing to gain.
+        logger.warning("precision='bf16-mixed' needs a CPU with bfloat16 support (AVX-512 "
+                       "BF16 or AMX); this one has %s, so generation runs in float32.",
+                       torch.backends.cpu.get_cpu_capability())
+        return "32"
     return precision
 
 
@@ -202,7 +216,8 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
     precision : {"32", "bf16-mixed"}
         Decoder arithmetic: float32, or bfloat16 autocast (about 1.5x faster for the conv
         decoder on CPUs with AVX-512 BF16/AMX, decoded values within about 1e-3 of the scaled
-        range; see ``benchmarks/generation_speed.py``).
+        range; see ``benchmarks/generation_speed.py``). On a CPU without bfloat16 support it
+        logs a warning and runs in float32.
 
     Returns
     -------

@@ -7,8 +7,10 @@ limited by ``--max-time`` seconds of CPU training), then generates as many windo
 set with every method; the conv architecture (same defaults otherwise) is scored on the fresh
 methods and timed beside it.
 Beside it, in the same run: a statsmodels VAR(2) baseline and the real-vs-real floor (a random
-half of the real windows against the other half). Discriminative and predictive scores are
-mean ± std over ``--seeds`` metric seeds; marginal (KS), ACF and correlation figures come from
+half of the real windows against the other half). Discriminative and predictive scores, and
+a stricter feature-classifier score (gradient boosting on window summaries, chronological
+split; ``tsvae.evaluation.feature_classifier``), are mean ± std over ``--seeds`` metric
+seeds; marginal (KS), ACF and correlation figures come from
 ``tsvae.evaluate``. Results go to ``benchmarks/results/fidelity.csv`` and a markdown table.
 
 Run: ``make bench-fidelity`` (full) or ``python benchmarks/fidelity.py --quick`` (smoke run).
@@ -31,6 +33,7 @@ from _common import quiet_lightning  # noqa: E402
 import tsvae  # noqa: E402
 from tsvae.baselines import VARBaseline  # noqa: E402
 from tsvae.data.windows import sliding_windows  # noqa: E402
+from tsvae.evaluation.feature_classifier import feature_discriminative_score  # noqa: E402
 from tsvae.evaluation.ml_scores import discriminative_score, predictive_mae  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -61,14 +64,18 @@ def real_windows(data) -> np.ndarray:
 
 
 def scores(real_s, synth_s, seeds, disc_iters, pred_iters, max_windows):
+    """GRU discriminative and predictive scores, and the feature classifier's, per seed."""
     rng = np.random.default_rng(0)
+    # Sorted subsamples keep the real windows in time order, which the feature classifier's
+    # chronological split needs.
     if len(real_s) > max_windows:
-        real_s = real_s[rng.choice(len(real_s), max_windows, replace=False)]
+        real_s = real_s[np.sort(rng.choice(len(real_s), max_windows, replace=False))]
     if len(synth_s) > max_windows:
-        synth_s = synth_s[rng.choice(len(synth_s), max_windows, replace=False)]
+        synth_s = synth_s[np.sort(rng.choice(len(synth_s), max_windows, replace=False))]
     disc = [discriminative_score(real_s, synth_s, iterations=disc_iters, seed=s) for s in seeds]
     pred = [predictive_mae(synth_s, real_s, iterations=pred_iters, seed=s) for s in seeds]
-    return disc, pred
+    feature = [feature_discriminative_score(real_s, synth_s, seed=s) for s in seeds]
+    return disc, pred, feature
 
 
 METHODS = ("prior", "aggregate", "posterior", "noisy_posterior")
@@ -135,8 +142,8 @@ def run_dataset(name, args, seeds):
     for label, synth in [*candidates.items(), *floor]:
         ref = reference if label.startswith("real") else real
         start = time.perf_counter()
-        disc, pred = scores(scale(ref), scale(synth), seeds, args.disc_iters, args.pred_iters,
-                            args.max_windows)
+        disc, pred, feature = scores(scale(ref), scale(synth), seeds, args.disc_iters,
+                                     args.pred_iters, args.max_windows)
         score_s = time.perf_counter() - start
         start = time.perf_counter()
         report = tsvae.evaluate(ref, synth, checks=["ks", "acf", "correlation"], fast=True,
@@ -152,6 +159,8 @@ def run_dataset(name, args, seeds):
             "disc_mean": float(np.mean(disc)), "disc_std": float(np.std(disc)),
             "pred_mean": float(np.mean(pred)), "pred_std": float(np.std(pred)),
             "pred_real": float(np.mean(trtr)),
+            "feature_disc_mean": float(np.mean(feature)),
+            "feature_disc_std": float(np.std(feature)),
             "ks_mean": report.score("ks"), "acf_gap_mean": report.score("acf"),
             "corr_gap": report.score("correlation"), "scores_s": score_s,
             "checks_eval_s": eval_s,
@@ -190,6 +199,9 @@ def markdown(results: pd.DataFrame, speed: pd.DataFrame, args) -> str:
     for label, figures in PUBLISHED_PRED.items():
         lines.append(f"| {label} (published) | "
                      + " | ".join(f"{figures.get(d, float('nan')):.3f}" for d in DATASETS) + " |")
+    lines += ["", "Feature-classifier score (`tsvae.evaluation.feature_classifier`: gradient "
+              "boosting on window summaries, chronological split of the real windows; "
+              "|accuracy - 0.5|, lower is better)", "", *_score_rows(results, "feature_disc")]
     lines += ["", "Other figures (KS D mean, ACF gap mean, correlation gap)", "",
               "| dataset | generator | KS | ACF gap | corr gap |", "|---|---|---|---|---|"]
     for r in results.itertuples():

@@ -4,7 +4,7 @@ The protocol's GRU (hidden ``F // 2``, 2,000 steps) is weak: on ETTh1 it scores 
 tsvae alike at about 0.02, inside its own seed spread. A gradient-boosted classifier on
 per-window summaries (level, spread, step sizes, largest jump, curvature, lag-1
 autocorrelation, cross-feature correlation of the steps) separates the same VAR from real
-windows 98% of the time and tsvae 77% (``docs/benchmarks.md``).
+windows 97% of the time and tsvae about 80% (``docs/benchmarks.md``).
 
 Real windows cut with stride 1 overlap: a random train/test split would put near-copies of
 every test window in the training set, and a flexible classifier would score memory, not

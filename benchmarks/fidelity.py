@@ -34,6 +34,7 @@ import tsvae  # noqa: E402
 from tsvae.baselines import VARBaseline  # noqa: E402
 from tsvae.data.windows import sliding_windows  # noqa: E402
 from tsvae.evaluation.feature_classifier import feature_discriminative_score  # noqa: E402
+from tsvae.evaluation.inputs import subsample  # noqa: E402
 from tsvae.evaluation.ml_scores import discriminative_score, predictive_mae  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -66,16 +67,27 @@ def real_windows(data) -> np.ndarray:
 def scores(real_s, synth_s, seeds, disc_iters, pred_iters, max_windows):
     """GRU discriminative and predictive scores, and the feature classifier's, per seed."""
     rng = np.random.default_rng(0)
-    # Sorted subsamples keep the real windows in time order, which the feature classifier's
+    # subsample keeps the real windows in time order, which the feature classifier's
     # chronological split needs.
-    if len(real_s) > max_windows:
-        real_s = real_s[np.sort(rng.choice(len(real_s), max_windows, replace=False))]
-    if len(synth_s) > max_windows:
-        synth_s = synth_s[np.sort(rng.choice(len(synth_s), max_windows, replace=False))]
+    real_s = subsample(real_s, max_windows, rng)
+    synth_s = subsample(synth_s, max_windows, rng)
     disc = [discriminative_score(real_s, synth_s, iterations=disc_iters, seed=s) for s in seeds]
     pred = [predictive_mae(synth_s, real_s, iterations=pred_iters, seed=s) for s in seeds]
     feature = [feature_discriminative_score(real_s, synth_s, seed=s) for s in seeds]
     return disc, pred, feature
+
+
+def window_scaler(name: str, real: np.ndarray):
+    """The protocol's scaling of windows: min-max per feature by ``real``; Sines as generated."""
+    low, span = real.min(axis=(0, 1)), np.ptp(real, axis=(0, 1))
+    span[span == 0] = 1.0
+
+    def scale(windows: np.ndarray) -> np.ndarray:
+        if name == "sines":
+            return windows.astype(np.float32)
+        return ((windows - low) / span).astype(np.float32)
+
+    return scale
 
 
 METHODS = ("prior", "aggregate", "posterior", "noisy_posterior")
@@ -108,13 +120,7 @@ def fit_and_generate(name, data, n, architecture, args):
 def run_dataset(name, args, seeds):
     data = load(name)
     real = real_windows(data)
-    low, span = real.min(axis=(0, 1)), np.ptp(real, axis=(0, 1))
-    span[span == 0] = 1.0
-
-    def scale(w):
-        if name == "sines":
-            return w.astype(np.float32)
-        return ((w - low) / span).astype(np.float32)
+    scale = window_scaler(name, real)
 
     rows, speed, candidates = [], [], {}
     if not args.only_baselines:

@@ -17,10 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -28,7 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fidelity  # noqa: E402
 from _common import quiet_lightning  # noqa: E402
 
-import tsvae  # noqa: E402
 from tsvae.baselines import VARBaseline  # noqa: E402
 from tsvae.evaluation.ml_scores import discriminative_score  # noqa: E402
 
@@ -43,27 +40,22 @@ def main() -> None:
 
     data = fidelity.load(args.dataset)
     real = fidelity.real_windows(data)
-    model = tsvae.TimeSeriesVAE(n_past=24, max_time=args.max_time, random_state=0,
-                                progress_bar=False, trainer_kwargs={"accelerator": "cpu"})
-    start = time.perf_counter()
-    model.fit(data)
-    print(json.dumps({"fit_s": round(time.perf_counter() - start, 1),
-                      "epochs": model.n_epochs_}), flush=True)
-    synthetic = {method: model.generate(len(real), method=method, random_state=1, as_array=True)
-                 for method in ("prior", "aggregate")}
+    windows, speed = fidelity.fit_and_generate(
+        args.dataset, data, len(real), "lstm",
+        argparse.Namespace(max_time=args.max_time, params="{}"))
+    print(json.dumps({"fit_s": round(speed["fit_s"], 1), "epochs": speed["epochs"]}),
+          flush=True)
+    synthetic = {method: windows[method] for method in fidelity.FRESH}
     synthetic["var"] = VARBaseline(2, start="gaussian").fit(data).generate(len(real), 24,
                                                                            random_state=1)
-    low, span = real.min(axis=(0, 1)), np.ptp(real, axis=(0, 1))
-    span[span == 0] = 1.0
+    scale = fidelity.window_scaler(args.dataset, real)
 
-    def scale(w):
-        return w.astype(np.float32) if args.dataset == "sines" else (
-            (w - low) / span).astype(np.float32)
-
+    real_scaled = scale(real)
     rows = []
-    for name, windows in synthetic.items():
+    for name, generated in synthetic.items():
+        generated_scaled = scale(generated)
         for seed in range(args.seeds):
-            score = discriminative_score(scale(real), scale(windows), iterations=2_000,
+            score = discriminative_score(real_scaled, generated_scaled, iterations=2_000,
                                          seed=seed)
             rows.append({"generator": name, "seed": seed, "disc": score})
             print(json.dumps(rows[-1]), flush=True)

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tsvae.evaluation.base import ALL_FEATURES, Check, row
-from tsvae.evaluation.inputs import subsample
+from tsvae.evaluation.ml_scores import Discriminative
 
 #: Cross-feature step correlations are summarised for at most this many features (pairs grow
 #: quadratically; wider data keeps the per-feature summaries only).
@@ -112,7 +111,9 @@ def feature_discriminative_score(real: np.ndarray, synthetic: np.ndarray, *,
     return float(abs(accuracy - 0.5))
 
 
-class FeatureDiscriminative(Check):
+class FeatureDiscriminative(Discriminative):
+    """Same sampling and pass rule as the GRU check; another classifier."""
+
     name = "feature_discriminative"
     group = "ml"
     description = ("A stronger discriminator than the GRU: gradient boosting on per-window "
@@ -121,13 +122,6 @@ class FeatureDiscriminative(Check):
                    "of the real windows in time order and a random 70% of the synthetic ones. "
                    "Statistic: |accuracy - 0.5| on the rest.")
     rule = "passes when the score <= 0.1, as the GRU discriminative score."
-    threshold = 0.1
 
-    def run(self, data, options):
-        limit = options.max_windows * 5
-        # subsample keeps the order, so the real split stays chronological
-        score = feature_discriminative_score(subsample(data.real_scaled, limit, options.rng),
-                                             subsample(data.synthetic_scaled, limit, options.rng),
-                                             seed=options.seed)
-        return [row(self, ALL_FEATURES, score, threshold=self.threshold,
-                    passed=score <= self.threshold)]
+    def score(self, real: np.ndarray, synthetic: np.ndarray, options) -> float:
+        return feature_discriminative_score(real, synthetic, seed=options.seed)

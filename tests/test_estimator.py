@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
 import tsvae
 from tests.conftest import tiny_model
@@ -111,7 +112,7 @@ def test_too_short_series_says_how_many_rows(energy_small):
 
 
 def test_generate_errors(fitted_model):
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         tsvae.TimeSeriesVAE().generate(5)
     with pytest.raises(ValueError, match="method='magic'"):
         fitted_model.generate(5, method="magic")

@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 
 from tsvae.data.conditions import ConditionEncoder
 from tsvae.data.datamodule import WindowDataModule
 from tsvae.data.long_format import frame_to_windows, is_long_format, windows_to_frame
 from tsvae.data.prepare import prepare_training_data
-from tsvae.data.scaling import make_scaler
 from tsvae.data.validate import MISSING_POLICIES, validate_frame, validate_windows
 from tsvae.data.windows import sliding_windows
 from tsvae.generation.observation import (
@@ -26,7 +26,12 @@ from tsvae.generation.samplers import AggregateSampler, Latents
 from tsvae.model.lightning import VAELightningModule
 from tsvae.model.vae import SequenceVAE
 from tsvae.nn import ARCHITECTURES
-from tsvae.training import build_trainer
+from tsvae.training import (
+    build_trainer,
+    check_reconstructions,
+    check_training_outcome,
+    run_training,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +39,8 @@ logger = logging.getLogger(__name__)
 #: latent model, the observation noise and the posterior samplers need a sample, not all of
 #: a 20-million-window data set, and the model file stays small.
 MAX_STORED_LATENTS = 200_000
+#: Fewest training windows ``fit`` accepts: the latent mixture needs two points.
+MIN_TRAINING_WINDOWS = 2
 
 
 @dataclass
@@ -62,6 +69,17 @@ def _warn_if_not_static(conditions: pd.DataFrame, bounds) -> None:
             logger.info("condition %r varies within a series: used as a per-window label "
                         "(each window takes its last row's value)", varying[0])
             return
+
+
+def _check_enough_windows(n_train: int, model) -> None:
+    """Refuse, before training, data too short for the latent mixture (and for learning)."""
+    needed = max(MIN_TRAINING_WINDOWS, model.aggregate_components or 1)
+    if n_train < needed:
+        raise ValueError(
+            f"The data gives {n_train} training window(s) of n_past + n_future = "
+            f"{model.window_length} steps (stride {model.stride}, val_fraction "
+            f"{model.val_fraction}) but fit needs at least {needed}; pass more rows, or "
+            "shorten n_past, or lower stride or val_fraction.")
 
 
 class TimeSeriesVAE(BaseEstimator):
@@ -182,32 +200,15 @@ class TimeSeriesVAE(BaseEstimator):
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
-        for name in ("n_past", "latent_dim", "hidden_size", "num_layers", "stride",
-                     "batch_size", "max_epochs", "noise_lags"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        for name in ("n_future", "num_workers"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {value!r}.")
-        if self.architecture not in ARCHITECTURES:
-            raise ValueError(f"architecture={self.architecture!r} is not known; use one of "
-                             f"{sorted(ARCHITECTURES)}.")
-        if self.missing not in MISSING_POLICIES:
-            raise ValueError(f"missing={self.missing!r} is not known; use one of "
-                             f"{list(MISSING_POLICIES)}.")
-        for name in ("alpha", "learning_rate"):
-            value = getattr(self, name)
-            if not (np.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a positive finite number, got {value!r}.")
-        if not (np.isfinite(self.beta) and self.beta >= 0):
-            raise ValueError(f"beta must be a finite number >= 0, got {self.beta!r}.")
-        make_scaler(self.scaler)
+        from tsvae.data.scaling import SCALERS
+        from tsvae.parameters import check_estimator_params
+
+        check_estimator_params(self, architectures=ARCHITECTURES,
+                               missing_policies=MISSING_POLICIES, scalers=SCALERS)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "vae_"):
-            raise RuntimeError(
+            raise NotFittedError(
                 "This TimeSeriesVAE is not fitted yet; call fit(data) or TimeSeriesVAE.load(path)."
             )
 
@@ -268,6 +269,26 @@ class TimeSeriesVAE(BaseEstimator):
             ``self``, fitted.
         """
         self._check_params()
+        # Train a fresh instance with the same parameters and adopt its fitted state only once
+        # everything succeeded: a failed (re)fit leaves this model exactly as it was.
+        work = type(self)(**self.get_params(deep=False))
+        work._fit(data, columns=columns, time_col=time_col, id_col=id_col,
+                  condition_cols=condition_cols, conditions=conditions)
+        self._adopt_fitted_state(work)
+        return self
+
+    def _fitted_attributes(self) -> list[str]:
+        return [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]
+
+    def _adopt_fitted_state(self, other: TimeSeriesVAE) -> None:
+        """Replace this model's fitted state by ``other``'s in one step."""
+        state = {k: getattr(other, k) for k in other._fitted_attributes()}
+        for key in self._fitted_attributes():
+            delattr(self, key)
+        vars(self).pop("_condition_mixtures", None)  # cached per-condition mixtures
+        vars(self).update(state)
+
+    def _fit(self, data, *, columns, time_col, id_col, condition_cols, conditions) -> None:
         length = self.window_length
         prepared = prepare_training_data(
             data, length=length, stride=self.stride, val_fraction=self.val_fraction,
@@ -291,6 +312,7 @@ class TimeSeriesVAE(BaseEstimator):
             condition_rows = self.condition_encoder_.transform(prepared.conditions)
             if prepared.from_frame and id_col is not None:
                 _warn_if_not_static(prepared.conditions, bounds)
+        _check_enough_windows(len(split.train_starts), self)
         # The last n_past scaled rows of each series: where generate_series continues from.
         self.tails_ = ([values[b - self.n_past:b].copy() for _, b in bounds]
                        if prepared.from_frame else None)
@@ -302,9 +324,10 @@ class TimeSeriesVAE(BaseEstimator):
         datamodule = WindowDataModule(values, split.train_starts, split.val_starts, length,
                                       batch_size=self.batch_size, num_workers=self.num_workers,
                                       seed=self.seed_, conditions=condition_rows)
+        has_validation = len(split.val_starts) > 0
         trainer = build_trainer(
             max_epochs=self.max_epochs, max_time=self.max_time,
-            patience=self.early_stopping_patience, has_validation=len(split.val_starts) > 0,
+            patience=self.early_stopping_patience, has_validation=has_validation,
             progress_bar=self.progress_bar, trainer_kwargs=self.trainer_kwargs,
         )
         with torch.random.fork_rng(devices=[]):
@@ -313,7 +336,9 @@ class TimeSeriesVAE(BaseEstimator):
             module = VAELightningModule(vae, alpha=self.alpha, beta=self.beta,
                                         kl_warmup_epochs=self.kl_warmup_epochs,
                                         learning_rate=self.learning_rate)
-            trainer.fit(module, datamodule=datamodule)
+            run_training(trainer, module, datamodule)
+        check_training_outcome(trainer, vae, has_validation=has_validation,
+                               learning_rate=self.learning_rate)
         self.vae_ = vae.cpu().eval()
         # Under DDP every rank runs this code; only global rank 0 writes files (see save).
         self.is_global_zero_ = bool(trainer.is_global_zero)
@@ -324,7 +349,6 @@ class TimeSeriesVAE(BaseEstimator):
         self.aggregate_sampler_ = AggregateSampler(
             self.aggregate_components, random_state=self.seed_
         ).fit(self.train_latents_.latents)
-        return self
 
     def _build_vae(self) -> SequenceVAE:
         return SequenceVAE(self.n_model_features, self.n_past, self.n_future,
@@ -384,9 +408,10 @@ class TimeSeriesVAE(BaseEstimator):
                 past = batch[:, : self.n_past] if self.n_future else None
                 if self.n_future:
                     contexts.append(self.vae_.past_context(past).numpy().copy())
-                residuals.add((self.vae_.target(batch)
-                               - self.vae_.decode(mu, past, condition)).numpy(),
-                              None if condition is None else condition.numpy())
+                residual = (self.vae_.target(batch)
+                            - self.vae_.decode(mu, past, condition)).numpy()
+                check_reconstructions(mus[-1], log_vars[-1], residual, self.learning_rate)
+                residuals.add(residual, None if condition is None else condition.numpy())
         starts = dataset.starts.numpy()[chosen]
         series = np.searchsorted(np.array([b for _, b in bounds]), starts, side="right")
         return TrainingLatents(

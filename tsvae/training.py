@@ -5,9 +5,15 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import logging
+import signal
+import threading
 
+import numpy as np
 import pytorch_lightning as pl
+import torch
 from pytorch_lightning.callbacks import Callback, EarlyStopping
+
+from tsvae.model.lightning import TrainingDivergedError
 
 logger = logging.getLogger(__name__)
 
@@ -64,3 +70,69 @@ def build_trainer(*, max_epochs: int, max_time: float | None, patience: int | No
     options.update(extra)
     options["callbacks"] = callbacks + user_callbacks
     return pl.Trainer(**options)
+
+
+def run_training(trainer: pl.Trainer, module: pl.LightningModule, datamodule) -> None:
+    """``trainer.fit``, with Ctrl-C raised as ``KeyboardInterrupt``.
+
+    Lightning answers Ctrl-C by ignoring SIGINT from then on and calling ``sys.exit(1)``; a
+    user of ``fit`` (in a notebook, or the CLI) expects an interrupt, and a working Ctrl-C
+    afterwards.
+    """
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    handler = signal.getsignal(signal.SIGINT) if in_main_thread else None
+    try:
+        trainer.fit(module, datamodule=datamodule)
+    except SystemExit as exit_:
+        if trainer.interrupted:
+            raise KeyboardInterrupt("training interrupted") from None
+        raise exit_
+    finally:
+        if in_main_thread and handler is not None:
+            signal.signal(signal.SIGINT, handler)
+
+
+#: Largest reconstruction error, in scaled units (the data spans about 1), that a trained
+#: model may make on its own training windows; beyond it the weights have blown up.
+MAX_SCALED_RESIDUAL = 1e6
+
+
+def _advice(learning_rate: float) -> str:
+    return (f"Likely causes: a learning rate too high (try learning_rate={learning_rate / 10:g})"
+            ", inputs with extreme values, or too large alpha.")
+
+
+def check_training_outcome(trainer: pl.Trainer, vae: torch.nn.Module, *, has_validation: bool,
+                           learning_rate: float) -> None:
+    """Refuse a model that did not train or whose final weights are unusable.
+
+    Raises ``RuntimeError`` when no optimizer step ran (e.g. ``max_time`` spent before the
+    first batch) and :class:`~tsvae.model.lightning.TrainingDivergedError` when a weight is
+    not finite or no epoch reached a finite validation loss.
+    """
+    if trainer.global_step == 0:
+        raise RuntimeError("Training stopped before the first optimizer step, so the model "
+                           "learned nothing; allow more max_time or max_epochs.")
+    for name, tensor in vae.state_dict().items():
+        if not torch.isfinite(tensor).all():
+            raise TrainingDivergedError(f"Training diverged: weight {name!r} is not finite "
+                                        f"after training. {_advice(learning_rate)}")
+    if has_validation:
+        restore = next((c for c in trainer.callbacks if isinstance(c, RestoreBestWeights)), None)
+        if restore is not None and restore.best_state is None:
+            last = trainer.callback_metrics.get("val_loss")
+            raise TrainingDivergedError(
+                "Training diverged: no epoch reached a finite validation loss (last "
+                f"{float(last) if last is not None else 'none'}). {_advice(learning_rate)}")
+
+
+def check_reconstructions(mu: np.ndarray, log_var: np.ndarray, residual: np.ndarray,
+                          learning_rate: float) -> None:
+    """Refuse trained weights whose posteriors or reconstructions of training windows are not
+    finite or are absurdly far off (the last step of training can blow up unnoticed)."""
+    finite = np.isfinite(mu).all() and np.isfinite(log_var).all() and np.isfinite(residual).all()
+    if not finite or np.abs(residual).max(initial=0.0) > MAX_SCALED_RESIDUAL:
+        raise TrainingDivergedError(
+            "Training diverged: the trained model's reconstructions of its own training windows "
+            f"are not finite or off by more than {MAX_SCALED_RESIDUAL:g} times the data's range. "
+            f"{_advice(learning_rate)}")

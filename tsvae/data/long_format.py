@@ -50,6 +50,13 @@ def frame_to_windows(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
         raise ValueError(
             f"Column {missing[0]!r} is missing from the windows frame; it needs {columns!r}."
         )
+    repeated = frame.duplicated([SAMPLE_COL, STEP_COL])
+    if repeated.any():
+        sample, step = frame.loc[repeated.idxmax(), [SAMPLE_COL, STEP_COL]].tolist()
+        raise ValueError(
+            f"The windows frame has step {step!r} of sample {sample!r} "
+            "more than once; every (sample, step) pair must appear once."
+        )
     ordered = frame.sort_values([SAMPLE_COL, STEP_COL], kind="stable")
     counts = ordered.groupby(SAMPLE_COL, sort=False).size()
     if counts.nunique() != 1:

@@ -114,6 +114,12 @@ def _fill_missing(frame: pd.DataFrame, missing: str, label: str) -> pd.DataFrame
             "them first."
         )
     if missing == "drop":
+        empty = [c for c in frame.columns if nan_mask[c].all()]
+        if empty:
+            raise ValueError(
+                f"Column {empty[0]!r}{label} has no values at all, so missing='drop' would drop "
+                "every row; leave it out with columns=[...]."
+            )
         return frame.dropna()
     if missing == "interpolate":
         filled = frame.interpolate(method="linear", limit_direction="both")
@@ -161,6 +167,12 @@ def _first_nonfinite(values: np.ndarray, test, chunk: int = 1 << 20) -> tuple[in
 
 
 def _check_time_order(index: pd.Index, label: str) -> None:
+    if index.hasnans:
+        row = int(np.flatnonzero(index.isna())[0])
+        raise ValueError(
+            f"The time index{label} has a missing timestamp (NaT) at row {row}; drop or fill "
+            "that row before fitting."
+        )
     if index.has_duplicates:
         dup = index[index.duplicated()][0]
         raise ValueError(

@@ -72,6 +72,9 @@ def _feature_columns(frame: pd.DataFrame) -> list:
 
 def to_windows(data, name: str, n_past: int | None, columns: list | None = None):
     """Windows ``(N, T, F)`` (float64) and column names from an array or frame."""
+    if n_past is not None and (isinstance(n_past, bool) or not isinstance(n_past, int | np.integer)
+                               or n_past < 1):
+        raise ValueError(f"n_past must be a positive integer (the window length), got {n_past!r}.")
     if isinstance(data, pd.DataFrame):
         if is_long_format(data):
             # Without explicit columns, non-numeric ones (a panel's id column) are not features;

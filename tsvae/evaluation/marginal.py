@@ -85,7 +85,9 @@ class Moments(Check):
                              abs(stats.kurtosis(r) - stats.kurtosis(s))),
             }
             for stat, (rv, sv, value) in figures.items():
-                value = 0.0 if not np.isfinite(value) and rv == sv else value
+                # Skewness and kurtosis of a constant are undefined (NaN): two constants agree.
+                same = rv == sv or (np.isnan(rv) and np.isnan(sv))
+                value = 0.0 if not np.isfinite(value) and same else value
                 rows.append(row(self, f"{column}:{stat}", value, real=rv, synthetic=sv,
                                 threshold=self.limits[stat],
                                 passed=bool(value <= self.limits[stat])))

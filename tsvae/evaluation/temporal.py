@@ -28,7 +28,7 @@ def _per_window(windows: np.ndarray, j: int, fn) -> np.ndarray:
             warnings.simplefilter("ignore")
             try:
                 out.append(fn(w))
-            except (ValueError, np.linalg.LinAlgError, ZeroDivisionError):
+            except (ValueError, OverflowError, np.linalg.LinAlgError, ZeroDivisionError):
                 continue
     return np.asarray(out, dtype=np.float64)
 

@@ -10,6 +10,11 @@ import pandas as pd
 import torch
 
 from tsvae.data.long_format import windows_to_frame
+from tsvae.generation.budget import (
+    check_fits_in_memory,
+    series_output_bytes,
+    window_output_bytes,
+)
 from tsvae.generation.samplers import SAMPLERS, Latents, make_sampler
 
 logger = logging.getLogger(__name__)
@@ -107,10 +112,23 @@ def _decode(model, z: np.ndarray, contexts: np.ndarray | None, rng: np.random.Ge
                     len(zb), decoded.shape[1], generator,
                     None if conditions is None else conditions[first:first + batch_size])
             result = decoded.numpy() if finish is None else finish(decoded.numpy())
+            _check_finite(result, zb)
             if out is None:
                 out = np.empty((len(z), *result.shape[1:]), dtype=result.dtype)
             out[first:first + len(zb)] = result
     return out
+
+
+def _check_finite(result: np.ndarray, z: torch.Tensor) -> None:
+    """Refuse a batch with NaN or infinite values instead of returning it."""
+    if np.isfinite(result).all():
+        return
+    cause = ("the latent draws overflowed (noise_scale too large?)"
+             if not torch.isfinite(z).all() else
+             "the decoder or its observation model overflowed")
+    raise ValueError(f"Generation produced non-finite values: {cause}. Use a smaller "
+                     "noise_scale, or check the model (refit it if it was trained with "
+                     "extreme settings).")
 
 
 def _encode(model, windows: np.ndarray, batch_size: int,
@@ -271,6 +289,12 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
     if n is None:
         raise ValueError("Pass n, the number of windows to generate.")
     n = _check_count(n)
+    steps = model.n_future or model.n_past
+    check_fits_in_memory(
+        window_output_bytes(n, steps, model.n_features_, as_array),
+        f"{n:,} windows of {steps} steps x {model.n_features_} features",
+        "ask for fewer windows and call generate repeatedly (a different random_state each "
+        "time) to write the output in chunks")
     # What to generate for; posterior methods without conditions keep each window's own.
     wanted = (model.condition_vectors(conditions, n)
               if x is None and (conditions is not None or not uses_real) else None)
@@ -447,6 +471,11 @@ def generate_series(model, length: int, *, method: str = "prior", context=None,
             "TimeSeriesVAE(n_past=24, n_future=8)), or use generate(n) for independent windows."
         )
     length = _check_count(length, "length")
+    n_series = 1 if context is not None else len(model.tails_ or [None])
+    check_fits_in_memory(
+        series_output_bytes(length, n_series, model.n_features_),
+        f"{n_series} series of {length:,} rows x {model.n_features_} features",
+        "ask for a shorter length and continue from the last rows with context=")
     _check_method(method)
     noise_scale = _check_noise_scale(noise_scale)
     rng = np.random.default_rng(random_state)

@@ -1,0 +1,104 @@
+"""Check the estimator's parameters before any work, with messages that name the parameter."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+#: Largest seed every consumer accepts (numpy's legacy RandomState, used by scikit-learn's
+#: mixture fit, stops at 2**32 - 1).
+MAX_SEED = 2**32 - 1
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_int(name: str, value, *, minimum: int, optional: bool = False,
+              maximum: int | None = None) -> None:
+    """Raise ``ValueError`` unless ``value`` is an integer in ``[minimum, maximum]``.
+
+    Examples
+    --------
+    >>> check_int("n_past", 24, minimum=1)
+    >>> check_int("n_past", 0, minimum=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_past must be a positive integer, got 0.
+    """
+    if optional and value is None:
+        return
+    upper = f" and <= {maximum}" if maximum is not None else ""
+    if not _is_int(value) or value < minimum or (maximum is not None and value > maximum):
+        none = " (or None)" if optional else ""
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {kind}{upper}{none}, got {value!r}.")
+
+
+def check_real(name: str, value, *, positive: bool, optional: bool = False,
+               below_one: bool = False) -> None:
+    """Raise ``ValueError`` unless ``value`` is a finite number (> 0 or >= 0; < 1 if asked).
+
+    Examples
+    --------
+    >>> check_real("alpha", "20", positive=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: alpha must be a finite number > 0, got '20'.
+    """
+    if optional and value is None:
+        return
+    ok = _is_real(value) and math.isfinite(value) and (value > 0 if positive else value >= 0)
+    if below_one:
+        ok = ok and value < 1
+    if not ok:
+        bound = "> 0" if positive else ">= 0"
+        if below_one:
+            bound += " and < 1"
+        none = " (or None)" if optional else ""
+        raise ValueError(f"{name} must be a finite number {bound}{none}, got {value!r}.")
+
+
+def check_choice(name: str, value, choices) -> None:
+    """Raise ``ValueError`` unless ``value`` is one of ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name}={value!r} is not known; use one of {sorted(choices)}.")
+
+
+def check_estimator_params(model, *, architectures, missing_policies, scalers) -> None:
+    """Validate every parameter of a ``TimeSeriesVAE`` (called at the start of ``fit``).
+
+    Examples
+    --------
+    >>> import tsvae
+    >>> tsvae.TimeSeriesVAE(kl_warmup_epochs=-1).fit(None)
+    Traceback (most recent call last):
+    ...
+    ValueError: kl_warmup_epochs must be an integer >= 0, got -1.
+    """
+    for name in ("n_past", "latent_dim", "hidden_size", "num_layers", "stride", "batch_size",
+                 "max_epochs", "noise_lags"):
+        check_int(name, getattr(model, name), minimum=1)
+    for name in ("n_future", "num_workers", "kl_warmup_epochs"):
+        check_int(name, getattr(model, name), minimum=0)
+    check_int("early_stopping_patience", model.early_stopping_patience, minimum=0,
+              optional=True)
+    check_int("aggregate_components", model.aggregate_components, minimum=1, optional=True)
+    check_int("random_state", model.random_state, minimum=0, maximum=MAX_SEED, optional=True)
+    for name in ("alpha", "learning_rate"):
+        check_real(name, getattr(model, name), positive=True)
+    check_real("beta", model.beta, positive=False)
+    check_real("val_fraction", model.val_fraction, positive=False, below_one=True)
+    check_real("max_time", model.max_time, positive=True, optional=True)
+    check_choice("architecture", model.architecture, architectures)
+    check_choice("missing", model.missing, missing_policies)
+    check_choice("scaler", model.scaler, scalers)
+    if not isinstance(model.progress_bar, bool):
+        raise ValueError(f"progress_bar must be True or False, got {model.progress_bar!r}.")
+    if model.trainer_kwargs is not None and not isinstance(model.trainer_kwargs, dict):
+        raise ValueError("trainer_kwargs must be a dict of pytorch_lightning.Trainer arguments "
+                         f"(or None), got {type(model.trainer_kwargs).__name__}.")

@@ -16,7 +16,6 @@ import pytest
 import tsvae
 import tsvae.io
 from tests.conftest import tiny_model
-from tsvae.io import atomic_write_bytes, remove_stale_temporaries, write_table
 
 ENV = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"}
 TINY_FIT = ["--n-past", "8", "--max-epochs", "1", "--hidden-size", "4", "--latent-dim", "2",
@@ -80,7 +79,7 @@ def test_without_hard_links_the_exclusive_create_still_refuses(tmp_path, monkeyp
 
     monkeypatch.setattr(tsvae.io.os, "link", no_links)
     target = tmp_path / "out.bin"
-    atomic_write_bytes(target, b"first")
+    tsvae.io.atomic_write_bytes(target, b"first")
     assert target.read_bytes() == b"first" and temporaries(tmp_path) == []
 
     def slow_write(handle):
@@ -154,16 +153,13 @@ def test_ctrl_c_during_fit_says_interrupted_and_exits_130(data, tmp_path):
 def test_sigterm_during_a_write_removes_the_temporary_file(model_file, tmp_path):
     target = tmp_path / "big.csv"
     process = _cli_subprocess(f"""
-        import sys, time
-        import pandas as pd
+        import os, sys, time
         from tsvae.cli import main
 
-        def slow_to_csv(self, handle, **kwargs):
-            handle.write(b"sample,step\\n" * 1000)
-            handle.flush()
+        def slow_fsync(fd):  # the temporary file is written, not yet in place
             print("WRITING", flush=True)
             time.sleep(60)
-        pd.DataFrame.to_csv = slow_to_csv
+        os.fsync = slow_fsync
         sys.exit(main(["generate", {str(model_file)!r}, "-n", "5", "-o", {str(target)!r}]))
     """, tmp_path)
     _wait_for(process, "WRITING")
@@ -188,10 +184,10 @@ def test_next_write_removes_stale_temporaries_of_dead_writers(tmp_path):
     old = time.time() - 3600
     for path in (dead, running, other):
         os.utime(path, (old, old))
-    write_table(pd.DataFrame({"v": [1]}), target)
+    tsvae.io.write_table(pd.DataFrame({"v": [1]}), target)
     assert not dead.exists()
     assert running.exists() and recent_dead.exists() and other.exists()
-    assert remove_stale_temporaries(target) == []
+    assert tsvae.io.remove_stale_temporaries(target) == []
 
 
 # ----------------------------------------------------------------------- 15: file modes
@@ -199,7 +195,7 @@ def test_next_write_removes_stale_temporaries_of_dead_writers(tmp_path):
 def test_new_outputs_honour_the_umask(tmp_path, umask, model_file):
     previous = os.umask(umask)
     try:
-        table = write_table(pd.DataFrame({"v": [1]}), tmp_path / "t.csv")
+        table = tsvae.io.write_table(pd.DataFrame({"v": [1]}), tmp_path / "t.csv")
         model = tsvae.TimeSeriesVAE.load(model_file)
         model.save(tmp_path / "m.tsvae")
     finally:
@@ -212,7 +208,7 @@ def test_overwritten_output_keeps_its_mode(tmp_path):
     target = tmp_path / "t.csv"
     target.write_text("old")
     os.chmod(target, 0o604)
-    write_table(pd.DataFrame({"v": [1]}), target, overwrite=True)
+    tsvae.io.write_table(pd.DataFrame({"v": [1]}), target, overwrite=True)
     assert os.stat(target).st_mode & 0o777 == 0o604
     assert target.read_text() == "v\n1\n"
 
@@ -270,7 +266,7 @@ def test_write_errors_name_the_users_path_not_the_temporary(tmp_path, monkeypatc
     monkeypatch.setattr(tsvae.io.os, "fsync", disk_full)
     target = tmp_path / "out.csv"
     with pytest.raises(ValueError) as info:
-        write_table(pd.DataFrame({"v": [1]}), target)
+        tsvae.io.write_table(pd.DataFrame({"v": [1]}), target)
     assert str(target) in str(info.value) and ".tmp" not in str(info.value)
     assert "No space left" in str(info.value)
     assert list(tmp_path.iterdir()) == []

@@ -137,6 +137,12 @@ def test_huge_window_fails_before_allocating(saved, tmp_path):
     refused(huge, INVALID, "n_past + params.n_future", "above the limit")
 
 
+def test_huge_layer_count_fails_before_building(saved, tmp_path):
+    deep = rewrite(saved, tmp_path / "deep.tsvae",
+                   meta=lambda m: m["params"].update(num_layers=10**6))
+    refused(deep, INVALID, "params.num_layers", "weight tensors")
+
+
 # ----------------------------------------------------------------------- 9: non-finite
 @pytest.mark.parametrize("member", ["weights", "arrays", "scaler"])
 def test_non_finite_values_are_refused(saved, tmp_path, member):
@@ -214,6 +220,11 @@ def test_damaged_files_give_one_clear_error(saved, tmp_path, damage, capsys):
 
 
 # ----------------------------------------------------------------------- 12: format version
+def test_seed_of_the_wrong_type_is_refused(saved, tmp_path):
+    path = rewrite(saved, tmp_path / "seed.tsvae", meta=lambda m: m.update(seed="0"))
+    refused(path, INVALID, "seed must be a whole number")
+
+
 @pytest.mark.parametrize(("version", "says"), [
     ("3", "must be a whole number, got '3' (a str)"),
     (2.5, "must be a whole number, got 2.5 (a float)"),

@@ -117,6 +117,17 @@ def check_window_length(model) -> None:
                              f"is {length}, above the limit of {MAX_WINDOW_LENGTH} steps")
 
 
+def check_layer_count(model, weights: dict) -> None:
+    """``num_layers`` no larger than the number of stored tensors (each layer has some).
+
+    Checked before the network is built even on the ``meta`` device: a million layers cost
+    nothing in memory there but minutes of Python objects.
+    """
+    if model.num_layers > len(weights):
+        raise ModelFileError("params.num_layers", f"is {model.num_layers}, but the file holds "
+                             f"only {len(weights)} weight tensors")
+
+
 def check_columns(meta: dict) -> int:
     """``columns`` is a list of ``n_features`` names; returns ``n_features``."""
     columns = meta["columns"]

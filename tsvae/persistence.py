@@ -266,7 +266,7 @@ def _rebuild(cls, meta: dict, version: int, members: dict):
     n_series = checks.check_series(meta)
     model.series_ids_ = meta["series_ids"]
     model.last_index_ = [_decode_index_value(v) for v in meta["last_index"]]
-    model.seed_ = meta["seed"]
+    model.seed_ = checks.check_int("seed", meta["seed"], high=2**32 - 1)
     model.n_epochs_ = meta["n_epochs"]
     model.history_ = meta["history"]
     model.condition_encoder_ = checks.check_conditions(
@@ -279,6 +279,7 @@ def _rebuild(cls, meta: dict, version: int, members: dict):
     weights = load_weights(members["weights.safetensors"])
     if version < 3 and model.architecture == "lstm":
         weights = _without_step_position(weights)
+    checks.check_layer_count(model, weights)
     shapes = _meta_network(model)
     checks.check_weights(weights, {k: tuple(v.shape) for k, v in shapes.state_dict().items()})
     arrays = load_arrays(members["arrays.safetensors"])

@@ -30,7 +30,7 @@ from tsvae.data.scaling import scaler_from_dict
 from tsvae.generation.latents import TrainingLatents
 from tsvae.generation.observation import noise_from_arrays
 from tsvae.generation.samplers import AggregateSampler, Latents
-from tsvae.io import atomic_write_bytes
+from tsvae.io import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def _decode_index_value(value):
 def save_model(model, path, *, overwrite: bool = False) -> None:
     """Serialise a fitted model to ``path`` (see module docstring for the layout).
 
-    Written with :func:`tsvae.io.atomic_write_bytes`: complete or absent, and an existing file
+    Written with :func:`tsvae.io.atomic_write`: complete or absent, and an existing file
     is refused unless ``overwrite``.
     """
     model._check_fitted()
@@ -130,22 +130,19 @@ def save_model(model, path, *, overwrite: bool = False) -> None:
                        if model.condition_encoder_ is not None else None),
     }
     state = {k: v.detach().cpu().contiguous() for k, v in model.vae_.state_dict().items()}
-    buffer = _zip_bytes({
+    members = {
         "model.json": json.dumps(meta, indent=2).encode("utf-8"),
         "weights.safetensors": save_weights(state),
         "arrays.safetensors": save_arrays(arrays),
-    })
-    atomic_write_bytes(Path(path), buffer, overwrite=overwrite)
+    }
+    atomic_write(Path(path), lambda handle: _write_zip(handle, members), overwrite=overwrite)
 
 
-def _zip_bytes(members: dict[str, bytes]) -> bytes:
-    import io
-
-    stream = io.BytesIO()
-    with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+def _write_zip(handle, members: dict[str, bytes]) -> None:
+    """The zip straight into the (temporary) file: no second copy of it in memory."""
+    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, payload in members.items():
             archive.writestr(name, payload)
-    return stream.getvalue()
 
 
 def _member_cap(name: str) -> int:

@@ -80,14 +80,14 @@ def test_diverging_training_stops_with_a_clear_error(energy_small):
 
 
 def test_interrupted_write_leaves_no_partial_file(tmp_path, monkeypatch, fitted_model):
-    import tsvae.persistence as persistence
+    import tsvae.io
 
     target = tmp_path / "model.tsvae"
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(persistence.os, "replace", crash)
+    monkeypatch.setattr(tsvae.io.os, "link", crash)  # the moment the file would appear
     with pytest.raises(KeyboardInterrupt):
         fitted_model.save(target)
     assert not target.exists()

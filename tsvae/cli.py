@@ -2,6 +2,8 @@
 
 Estimator options are read from ``TimeSeriesVAE``'s signature, so their defaults live in one
 place. User errors print one line to stderr and exit 2 (``--debug`` shows the traceback).
+Every output path is checked before any work; SIGINT and SIGTERM end the command with
+"interrupted" and exit 130 / 143, after the writers have removed their temporary files.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import inspect
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -56,9 +59,15 @@ def _load_config(path: str | None) -> dict:
     if path.endswith((".yaml", ".yml")):
         import yaml
 
-        config = yaml.safe_load(text)
+        try:
+            config = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise ValueError(f"Config {path!r} is not valid YAML: {err}") from None
     else:
-        config = json.loads(text)
+        try:
+            config = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as err:
+            raise ValueError(f"Config {path!r} is not valid JSON: {err}") from None
     if not isinstance(config, dict):
         raise ValueError(f"Config {path!r} must map parameter names to values.")
     allowed = {p.name for p in _estimator_options()}
@@ -71,9 +80,9 @@ def _load_config(path: str | None) -> dict:
 
 def cmd_fit(args) -> int:
     from tsvae.estimator import TimeSeriesVAE
-    from tsvae.io import check_writable
+    from tsvae.io import check_outputs
 
-    check_writable(args.output, overwrite=args.overwrite)
+    check_outputs([args.output], [args.data, args.config], overwrite=args.overwrite)
     params = _load_config(args.config)
     params.update({p.name: getattr(args, p.name) for p in _estimator_options()
                    if hasattr(args, p.name)})
@@ -83,7 +92,8 @@ def cmd_fit(args) -> int:
     # fit reads the file itself: plain Parquet goes straight into the training array.
     model.fit(args.data, columns=columns, time_col=args.time_col, id_col=args.id_col,
               condition_cols=conditions)
-    model.save(args.output)
+    # Created without replacing unless --overwrite, even if the file appeared during training.
+    model.save(args.output, overwrite=args.overwrite)
     print(f"trained {model.n_epochs_} epoch(s) on {len(model.columns_)} feature(s); "
           f"saved {args.output}")
     return 0
@@ -91,9 +101,9 @@ def cmd_fit(args) -> int:
 
 def cmd_generate(args) -> int:
     from tsvae.estimator import TimeSeriesVAE
-    from tsvae.io import check_writable, write_table
+    from tsvae.io import check_outputs, write_table
 
-    check_writable(args.output, overwrite=args.overwrite)
+    check_outputs([args.output], [args.model], overwrite=args.overwrite)
     model = TimeSeriesVAE.load(args.model)
     options = {k: getattr(args, k) for k in ("method", "noise_scale") if hasattr(args, k)}
     if args.condition:
@@ -141,21 +151,17 @@ def _parse_conditions(model, pairs: list) -> dict:
 
 
 def _write_report(report, args) -> None:
-    from tsvae.io import check_writable
-
     if args.report:
-        check_writable(args.report, overwrite=args.overwrite)
-        report.to_html(args.report)
+        report.to_html(args.report, overwrite=args.overwrite)
         print(f"report: {args.report}")
 
 
 def cmd_evaluate(args) -> int:
     from tsvae.evaluation import evaluate
-    from tsvae.io import check_writable, read_table
-    from tsvae.persistence import atomic_write_bytes
+    from tsvae.io import check_outputs, read_table
 
-    if args.json:
-        check_writable(args.json, overwrite=args.overwrite)
+    check_outputs([args.report, args.json], [args.real, args.synthetic],
+                  overwrite=args.overwrite)
     real = read_table(args.real, time_col=args.time_col)
     synthetic = read_table(args.synthetic,
                            time_col=args.time_col if args.time_col in _columns(args.synthetic)
@@ -167,7 +173,7 @@ def cmd_evaluate(args) -> int:
     print(report.to_markdown() if args.verbose else repr(report))
     _write_report(report, args)
     if args.json:
-        atomic_write_bytes(Path(args.json), report.to_json().encode("utf-8"))
+        report.to_json(args.json, overwrite=args.overwrite)
         print(f"summary: {args.json}")
     return 1 if (args.fail_on_fail and not report.passed) else 0
 
@@ -182,8 +188,9 @@ def _columns(path) -> list:
 def cmd_compare(args) -> int:
     from tsvae.estimator import TimeSeriesVAE
     from tsvae.evaluation import compare_methods
-    from tsvae.io import read_table
+    from tsvae.io import check_outputs, read_table
 
+    check_outputs([args.report], [args.model, args.real], overwrite=args.overwrite)
     model = TimeSeriesVAE.load(args.model)
     real = read_table(args.real, time_col=args.time_col)
     if model.columns_ and set(model.columns_) <= set(real.columns):
@@ -294,13 +301,46 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--overwrite", action="store_true")
     cmp_.set_defaults(func=cmd_compare)
 
-    demo = add("demo", "Fit on the bundled energy data, generate, and print a comparison.",
-               "tsvae demo --output-dir demo_output")
-    demo.add_argument("--output-dir", default="demo_output")
+    demo = add("demo", "Fit on the bundled energy data, generate, and print a comparison. "
+               "Re-running replaces the demo's own files (energy.tsvae, synthetic_*.csv) in "
+               "its output folder.", "tsvae demo --output-dir demo_output")
+    demo.add_argument("--output-dir", default="demo_output",
+                      help="folder of the demo's files (created; its demo files replaced)")
     demo.add_argument("--max-epochs", type=int, default=20)
     demo.add_argument("--max-time", type=float, default=150.0, help="seconds")
     demo.set_defaults(func=cmd_demo)
     return parser
+
+
+class _Signals:
+    """SIGINT and SIGTERM raise KeyboardInterrupt in the main thread while a command runs, so
+    that every writer's cleanup (``except BaseException``/``finally``) removes its temporary
+    file; the signal received is kept for the exit status."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict = {}
+
+    def _raise(self, signum, frame) -> None:
+        self.received = signum
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> _Signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[sig] = signal.signal(sig, self._raise)
+            except ValueError:  # not the main thread (main() called from a thread)
+                pass
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _interrupted(signals: _Signals) -> int:
+    print("tsvae: interrupted; no output file was written.", file=sys.stderr)
+    return 128 + (signals.received or signal.SIGINT)
 
 
 def main(argv=None) -> int:
@@ -310,16 +350,22 @@ def main(argv=None) -> int:
     if args.no_progress:
         for name in ("pytorch_lightning", "lightning.pytorch"):
             logging.getLogger(name).setLevel(logging.ERROR)
-    try:
-        return args.func(args)
-    except KeyboardInterrupt:
-        print("tsvae: interrupted; no output was written partially.", file=sys.stderr)
-        return 130
-    except (ValueError, TypeError, FileNotFoundError, RuntimeError, OSError) as err:
-        if args.debug:
+    with _Signals() as signals:
+        try:
+            return args.func(args)
+        except KeyboardInterrupt:
+            return _interrupted(signals)
+        except SystemExit:
+            # Lightning catches KeyboardInterrupt inside fit and calls sys.exit(1).
+            if signals.received is not None:
+                return _interrupted(signals)
             raise
-        print(f"tsvae: error: {err}", file=sys.stderr)
-        return 2
+        except (ValueError, TypeError, FileNotFoundError, RuntimeError, OSError) as err:
+            if args.debug:
+                raise
+            # One line, whatever the error (YAML parser messages span several).
+            print(f"tsvae: error: {' '.join(str(err).split())}", file=sys.stderr)
+            return 2
 
 
 if __name__ == "__main__":

@@ -34,7 +34,9 @@ def run_demo(output_dir, *, n_windows: int = 2_000, max_epochs: int = 20,
              trainer_kwargs: dict | None = None) -> DemoResult:
     """Fit a VAE on the bundled energy data, write synthetic windows, summarise them.
 
-    Writes ``energy.tsvae`` and ``synthetic_<method>.csv`` into ``output_dir``.
+    Writes ``energy.tsvae`` and ``synthetic_<method>.csv`` into ``output_dir``, replacing
+    those files if an earlier run left them (the demo's own outputs, so re-running it works);
+    other files in the folder are never touched.
     """
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
@@ -45,7 +47,7 @@ def run_demo(output_dir, *, n_windows: int = 2_000, max_epochs: int = 20,
     model.fit(data)
     fit_seconds = time.perf_counter() - start
     files = [output / "energy.tsvae"]
-    model.save(files[0])
+    model.save(files[0], overwrite=True)
     real = sliding_windows(data.to_numpy(np.float64), model.n_past)
     keep = np.random.default_rng(0).choice(len(real), n_windows, replace=False)
     windows = {"real": real[np.sort(keep)]}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -17,11 +16,8 @@ from tsvae.data.long_format import frame_to_windows, is_long_format, windows_to_
 from tsvae.data.prepare import prepare_training_data
 from tsvae.data.validate import MISSING_POLICIES, validate_frame, validate_windows
 from tsvae.data.windows import sliding_windows
-from tsvae.generation.observation import (
-    ConditionalNoise,
-    ConditionalResidualAccumulator,
-    ObservationNoise,
-)
+from tsvae.generation.latents import TrainingLatents
+from tsvae.generation.observation import ConditionalResidualAccumulator
 from tsvae.generation.samplers import AggregateSampler, Latents
 from tsvae.model.lightning import VAELightningModule
 from tsvae.model.vae import SequenceVAE
@@ -41,23 +37,6 @@ logger = logging.getLogger(__name__)
 MAX_STORED_LATENTS = 200_000
 #: Fewest training windows ``fit`` accepts: the latent mixture needs two points.
 MIN_TRAINING_WINDOWS = 2
-
-
-@dataclass
-class TrainingLatents:
-    """What ``fit`` keeps of the training windows: their posteriors, not the windows.
-
-    ``contexts`` (conditional models only) are the context-encoder vectors of each window's
-    past; ``series`` is the position of each window's series in ``series_ids_``.
-    """
-
-    latents: Latents
-    series: np.ndarray
-    contexts: np.ndarray | None = None
-    #: the decoder's observation model, fitted to the training residuals after training
-    noise: ObservationNoise | ConditionalNoise | None = None
-    #: encoded condition vector of each window (conditioned models only)
-    conditions: np.ndarray | None = None
 
 
 def _warn_if_not_static(conditions: pd.DataFrame, bounds) -> None:
@@ -524,9 +503,11 @@ class TimeSeriesVAE(BaseEstimator):
         return latent_diagnostics(self, active_threshold=active_threshold, n_prior=n_prior,
                                   random_state=random_state)
 
-    def save(self, path) -> None:
+    def save(self, path, *, overwrite: bool = False) -> None:
         """Write the model to one file (JSON + safetensors in a zip; never pickle).
 
+        The file is written atomically and an existing one is refused unless ``overwrite``
+        (as ``tsvae fit -o`` without ``--overwrite``); see :func:`tsvae.io.atomic_write`.
         After a multi-process fit (``trainer_kwargs={"strategy": "ddp", ...}``) only global
         rank 0 writes; the other ranks return without touching ``path``.
         """
@@ -535,7 +516,7 @@ class TimeSeriesVAE(BaseEstimator):
         if not getattr(self, "is_global_zero_", True):
             logger.info("not saving %s: this process is not global rank 0", path)
             return
-        save_model(self, path)
+        save_model(self, path, overwrite=overwrite)
 
     @classmethod
     def load(cls, path) -> TimeSeriesVAE:

@@ -1,14 +1,34 @@
-"""Reading and writing tables (CSV or Parquet by extension), with atomic writes."""
+"""Reading tables (CSV or Parquet by extension) and writing every output file atomically.
+
+All file writing of tsvae goes through :func:`atomic_write`: tables, model files, JSON and
+HTML reports. Its promises (``docs/reliability.md``):
+
+- never a half-written file: the bytes go to a temporary file beside the target, which
+  becomes the target only once complete and flushed;
+- no overwrite unless asked: without ``overwrite`` the target is created with ``os.link``
+  (or ``O_EXCL``), which fails if a file of that name appeared meanwhile: no check-then-replace
+  race;
+- the umask is honoured: a new file gets ``0o666 & ~umask`` (not ``mkstemp``'s 0600), and a
+  replaced file keeps its mode;
+- temporary files are removed on any exception, including ``KeyboardInterrupt`` (the CLI turns
+  SIGTERM into one), and leftovers of killed processes are removed by the next write of the
+  same target (see :func:`remove_stale_temporaries`).
+"""
 
 from __future__ import annotations
 
-import io
+import errno
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
-
-from tsvae.persistence import atomic_write_bytes
 
 FORMATS = (".csv", ".parquet", ".pq")
 
@@ -125,24 +145,330 @@ def _read(path, *, time_col: str | None = None, float32_rows: bool = False):
 
 def write_table(frame: pd.DataFrame, path, *, overwrite: bool = False, index: bool = False
                 ) -> Path:
-    """Write atomically (temporary file, then rename); refuse to replace unless ``overwrite``."""
+    """Write a CSV or Parquet file (by extension) with :func:`atomic_write`.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table to write.
+    path : str or path
+        Target ``.csv``, ``.parquet`` or ``.pq`` file.
+    overwrite : bool
+        Replace an existing file (default: refuse it).
+    index : bool
+        Write the frame's index as a column.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = write_table(pd.DataFrame({"v": [1, 2]}), p)
+    >>> p.read_text()
+    'v\\n1\\n2\\n'
+    """
     path = Path(path)
     suffix = _suffix(path, "Output")
-    check_writable(path, overwrite=overwrite)
-    buffer = io.BytesIO()
     if suffix == ".csv":
-        buffer.write(frame.to_csv(index=index).encode("utf-8"))
-    else:
-        frame.to_parquet(buffer, index=index)
-    atomic_write_bytes(path, buffer.getvalue())
-    return path
+        # Streamed into the temporary file: no second copy of a big table as one string.
+        return atomic_write(path, lambda handle: frame.to_csv(handle, index=index),
+                            overwrite=overwrite)
+    return atomic_write(path, lambda handle: frame.to_parquet(handle, index=index),
+                        overwrite=overwrite)
 
 
+# --------------------------------------------------------------------------- output checks
 def check_writable(path, *, overwrite: bool) -> None:
-    """Refuse an existing file (unless ``overwrite``) or a missing parent folder."""
+    """Refuse a path that cannot become a new output file, before any work is done.
+
+    Parameters
+    ----------
+    path : str or path
+        The output file.
+    overwrite : bool
+        Whether an existing file may be replaced.
+
+    Raises
+    ------
+    ValueError
+        If ``path`` exists (and not ``overwrite``), is a folder, or its folder is missing, not
+        a folder or not writable. The message names ``path``.
+
+    Examples
+    --------
+    >>> check_writable("/no/such/folder/out.csv", overwrite=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: Folder '/no/such/folder' does not exist; create it first.
+    """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{str(path)!r} is a folder; give a file name for the output.")
     if path.exists() and not overwrite:
         raise ValueError(f"{str(path)!r} already exists; pass --overwrite (overwrite=True) to "
                          "replace it.")
-    if not path.parent.exists():
-        raise ValueError(f"Folder {str(path.parent)!r} does not exist; create it first.")
+    folder = path.parent
+    if not folder.exists():
+        raise ValueError(f"Folder {str(folder)!r} does not exist; create it first.")
+    if not folder.is_dir():
+        raise ValueError(f"{str(folder)!r} is not a folder, so {str(path)!r} cannot be "
+                         "written.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"Folder {str(folder)!r} is not writable; choose another output "
+                         f"path than {str(path)!r}.")
+
+
+def check_outputs(outputs, inputs=(), *, overwrite: bool) -> None:
+    """Check every output path of a command before it starts working.
+
+    Each output must be writable (:func:`check_writable`), differ from every other output, and
+    never be one of the ``inputs`` (with ``overwrite`` the data file would be replaced by
+    the output).
+
+    Parameters
+    ----------
+    outputs : iterable of str or path or None
+        Output files (None entries are skipped: an option not given).
+    inputs : iterable of str or path or None
+        Files the command reads.
+    overwrite : bool
+        Whether existing outputs may be replaced.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> data = pathlib.Path(tempfile.mkdtemp()) / "d.csv"
+    >>> _ = data.write_text("v\\n1\\n")
+    >>> check_outputs([data], [data], overwrite=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: Output ... is also an input of this command; choose another output path.
+    """
+    outputs = [Path(p) for p in outputs if p is not None]
+    inputs = [Path(p) for p in inputs if p is not None]
+    for i, path in enumerate(outputs):
+        check_writable(path, overwrite=overwrite)
+        for other in inputs + outputs[:i]:
+            if _same_file(path, other):
+                role = "an input" if other in inputs else "another output"
+                raise ValueError(f"Output {str(path)!r} is also {role} of this command; "
+                                 "choose another output path.")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)
+    return os.path.abspath(a) == os.path.abspath(b) or a.resolve() == b.resolve()
+
+
+# --------------------------------------------------------------------------- atomic writing
+#: A temporary file older than this, of a process that no longer runs, is a leftover.
+STALE_TEMPORARY_SECONDS = 60.0
+
+
+def _temporary_pattern(path: Path) -> re.Pattern:
+    return re.compile(rf"^\.{re.escape(path.name)}\.(\d+)\.[A-Za-z0-9_]+\.tmp$")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(path) -> list[Path]:
+    """Delete leftover temporary files of ``path`` whose writer was killed.
+
+    The rule: a file beside ``path`` named ``.NAME.PID.RANDOM.tmp`` (the pattern of
+    :func:`atomic_write`) whose process ``PID`` is not running on this machine and which was not
+    modified in the last :data:`STALE_TEMPORARY_SECONDS`. Anything else is left alone.
+
+    Parameters
+    ----------
+    path : str or path
+        The output whose leftovers to remove.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> remove_stale_temporaries(pathlib.Path(tempfile.mkdtemp()) / "out.csv")
+    []
+    """
+    path = Path(path)
+    pattern = _temporary_pattern(path)
+    removed = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        match = pattern.match(entry.name)
+        if match is None or _pid_alive(int(match.group(1))):
+            continue
+        try:
+            if now - entry.stat(follow_symlinks=False).st_mtime < STALE_TEMPORARY_SECONDS:
+                continue
+            os.unlink(entry.path)
+        except OSError:
+            continue
+        removed.append(Path(entry.path))
+    return removed
+
+
+def _umask() -> int:
+    try:  # Linux: read it without changing it (os.umask would, briefly, for all threads)
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _new_mode(path: Path, overwrite: bool) -> int:
+    if overwrite:
+        try:
+            return path.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            pass
+    return 0o666 & ~_umask()
+
+
+def atomic_write(path, write: Callable[[BinaryIO], object], *, overwrite: bool = False
+                 ) -> Path:
+    """Write ``path`` through ``write(handle)`` so that it is complete or absent.
+
+    ``write`` receives a binary file opened on ``.NAME.PID.RANDOM.tmp`` beside ``path``. When
+    it returns, the file is flushed, given its final mode (``0o666 & ~umask``, or the
+    replaced file's mode) and becomes ``path``: with ``os.replace`` when ``overwrite``, else
+    with ``os.link``, which refuses a file that appeared since the start (an ``O_EXCL``
+    create and copy where the file system has no hard links). On any exception, including
+    ``KeyboardInterrupt``, the temporary file is removed.
+
+    Parameters
+    ----------
+    path : str or path
+        The output file.
+    write : callable
+        Called once with the open binary file; its return value is ignored.
+    overwrite : bool
+        Replace an existing file (default: refuse it).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        If ``path`` exists and not ``overwrite``, or cannot be written (the message names
+        ``path``, never the temporary file).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
+    >>> _ = atomic_write(p, lambda handle: handle.write(b"hello"))
+    >>> p.read_bytes()
+    b'hello'
+    >>> atomic_write(p, lambda handle: handle.write(b"again"))
+    Traceback (most recent call last):
+    ...
+    ValueError: ... already exists; pass --overwrite (overwrite=True) to replace it.
+    """
+    path = Path(path)
+    check_writable(path, overwrite=overwrite)
+    remove_stale_temporaries(path)
+    mode = _new_mode(path, overwrite)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.",
+                                   suffix=".tmp")
+    except OSError as err:
+        raise ValueError(f"Cannot write {str(path)!r}: {err.strerror}.") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+            os.fchmod(handle.fileno(), mode)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            _create_exclusive(Path(tmp), path, mode)
+    except OSError as err:
+        if isinstance(err, FileExistsError):
+            raise ValueError(f"{str(path)!r} already exists (it appeared while tsvae was "
+                             "working); pass --overwrite (overwrite=True) to replace it."
+                             ) from None
+        raise ValueError(f"Cannot write {str(path)!r}: {err.strerror or err}.") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def atomic_write_bytes(path, payload: bytes, *, overwrite: bool = False) -> Path:
+    """Write ``payload`` to ``path`` with :func:`atomic_write`.
+
+    Parameters
+    ----------
+    path : str or path
+        The output file.
+    payload : bytes
+        Its complete content.
+    overwrite : bool
+        Replace an existing file (default: refuse it).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.json"
+    >>> atomic_write_bytes(p, b"{}").read_text()
+    '{}'
+    """
+    return atomic_write(path, lambda handle: handle.write(payload), overwrite=overwrite)
+
+
+def _create_exclusive(tmp: Path, path: Path, mode: int) -> None:
+    """``tmp`` becomes ``path`` only if ``path`` does not exist (raises FileExistsError)."""
+    try:
+        os.link(tmp, path)
+        return
+    except FileExistsError:
+        raise
+    except OSError as err:
+        if err.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV,
+                             errno.EMLINK, errno.ENOSYS):
+            raise
+    # No hard links here (some network and FAT file systems): create exclusively and copy.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as out, open(tmp, "rb") as source:
+            shutil.copyfileobj(source, out, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)  # ours: O_EXCL created it
+        raise

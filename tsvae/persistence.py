@@ -1,29 +1,36 @@
 """Model files: one zip holding JSON (parameters, columns, scaler, sampler state, version) and
 safetensors (weights, training latents, series tails). Nothing is ever unpickled.
+
+A model file is untrusted input: members are read with a size cap (declared and actual), every
+field is checked (``tsvae.model_checks``) and the weights' shapes are compared with the network
+the parameters describe, built on the ``meta`` device, before anything is allocated for it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+from safetensors import SafetensorError
 from safetensors.numpy import load as load_arrays
 from safetensors.numpy import save as save_arrays
 from safetensors.torch import load as load_weights
 from safetensors.torch import save as save_weights
 
+from tsvae import model_checks as checks
 from tsvae._version import __version__
 from tsvae.data.conditions import ConditionEncoder
 from tsvae.data.scaling import scaler_from_dict
+from tsvae.generation.latents import TrainingLatents
 from tsvae.generation.observation import noise_from_arrays
 from tsvae.generation.samplers import AggregateSampler, Latents
+from tsvae.io import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +41,17 @@ FORMAT = "tsvae-model"
 #: load with a zero weight on it, which decodes exactly as they did.
 FORMAT_VERSION = 3
 _MEMBERS = ("model.json", "weights.safetensors", "arrays.safetensors")
+#: Largest decompressed ``model.json``: parameters, names and a mixture of at most tens of
+#: components in JSON take kilobytes to a few MB; 64 MiB leaves room for many thousands of
+#: columns or series ids.
+MAX_JSON_BYTES = 64 * 2**20
+#: Largest decompressed safetensors member. The arrays member holds at most
+#: ``MAX_STORED_LATENTS`` latents plus the observation model's pools, the weights member a
+#: network: a few hundred MB for the largest plausible models, so 4 GiB bounds what a hostile
+#: file can make ``load`` allocate without refusing any real model.
+MAX_TENSORS_BYTES = 4 * 2**30
+#: Bytes read per step while decompressing, so that the cap is enforced as data arrives.
+_CHUNK = 1 << 20
 
 
 def _json_safe(value):
@@ -60,23 +78,12 @@ def _decode_index_value(value):
     return value["integer"]
 
 
-def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write to a temporary file beside ``path``, then rename: never a half-written file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def save_model(model, path, *, overwrite: bool = False) -> None:
+    """Serialise a fitted model to ``path`` (see module docstring for the layout).
 
-
-def save_model(model, path) -> None:
-    """Serialise a fitted model to ``path`` (see module docstring for the layout)."""
+    Written with :func:`tsvae.io.atomic_write`: complete or absent, and an existing file
+    is refused unless ``overwrite``.
+    """
     model._check_fitted()
     params = {}
     for key, value in model.get_params().items():
@@ -123,22 +130,40 @@ def save_model(model, path) -> None:
                        if model.condition_encoder_ is not None else None),
     }
     state = {k: v.detach().cpu().contiguous() for k, v in model.vae_.state_dict().items()}
-    buffer = _zip_bytes({
+    members = {
         "model.json": json.dumps(meta, indent=2).encode("utf-8"),
         "weights.safetensors": save_weights(state),
         "arrays.safetensors": save_arrays(arrays),
-    })
-    atomic_write_bytes(Path(path), buffer)
+    }
+    atomic_write(Path(path), lambda handle: _write_zip(handle, members), overwrite=overwrite)
 
 
-def _zip_bytes(members: dict[str, bytes]) -> bytes:
-    import io
-
-    stream = io.BytesIO()
-    with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+def _write_zip(handle, members: dict[str, bytes]) -> None:
+    """The zip straight into the (temporary) file: no second copy of it in memory."""
+    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, payload in members.items():
             archive.writestr(name, payload)
-    return stream.getvalue()
+
+
+def _member_cap(name: str) -> int:
+    return MAX_JSON_BYTES if name.endswith(".json") else MAX_TENSORS_BYTES
+
+
+def _read_capped(archive: zipfile.ZipFile, name: str) -> bytes:
+    """A member's bytes, refusing more than its cap whatever the zip header declares."""
+    cap = _member_cap(name)
+    info = archive.getinfo(name)
+    if info.file_size > cap:
+        raise ValueError(f"member {name} declares {info.file_size} bytes, above the limit of "
+                         f"{cap} bytes")
+    parts, size = [], 0
+    with archive.open(info) as stream:
+        while chunk := stream.read(_CHUNK):
+            size += len(chunk)
+            if size > cap:  # a forged header: stop before the rest is inflated
+                raise ValueError(f"member {name} inflates beyond the limit of {cap} bytes")
+            parts.append(chunk)
+    return b"".join(parts)
 
 
 def _read_members(path: Path) -> dict[str, bytes]:
@@ -153,61 +178,113 @@ def _read_members(path: Path) -> dict[str, bytes]:
             absent = [m for m in _MEMBERS if m not in names]
             if absent:
                 raise ValueError(f"{str(path)!r} is not a tsvae model file (missing {absent[0]}).")
-            return {m: archive.read(m) for m in _MEMBERS}
-    except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile) as err:
-        raise ValueError(f"{str(path)!r} is corrupted or truncated ({err}); save the model "
-                         "again.") from None
+            return {m: _read_capped(archive, m) for m in _MEMBERS}
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, zipfile.LargeZipFile,
+            NotImplementedError) as err:
+        raise ValueError(f"{str(path)!r} is not a valid tsvae model file: it is corrupted or "
+                         f"truncated ({err}); save the model again.") from None
+    except ValueError as err:
+        if str(err).startswith(repr(str(path))):
+            raise
+        raise ValueError(f"{str(path)!r} is not a valid tsvae model file: {err}.") from None
 
 
 def _without_step_position(weights: dict) -> dict:
     """Weights of a format 1-2 LSTM decoder given a zero weight on the step position input."""
     key = "decoder.lstm.weight_ih_l0"
     weights = dict(weights)
-    weights[key] = torch.nn.functional.pad(weights[key], (0, 1))
+    if key in weights:
+        weights[key] = torch.nn.functional.pad(weights[key], (0, 1))
     return weights
 
 
-def load_model(cls, path):
-    """Rebuild a model saved by :func:`save_model` (``cls(**params)`` then state)."""
-    path = Path(path)
-    members = _read_members(path)
+def _read_meta(path: Path, payload: bytes) -> tuple[dict, int]:
+    """The parsed model.json and its format version, or a ValueError saying what is wrong."""
     try:
-        meta = json.loads(members["model.json"].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        meta = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         raise ValueError(f"{str(path)!r} has an unreadable model.json ({err}).") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{str(path)!r} is not a tsvae model file.")
-    version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    try:
+        version = checks.check_format_version(meta.get("format_version"), FORMAT_VERSION)
+    except checks.ModelFileError as err:
+        raise ValueError(f"{str(path)!r} is not a valid tsvae model file: {err}.") from None
+    if version > FORMAT_VERSION:
         raise ValueError(f"{str(path)!r} uses model format version {version!r}, newer than this "
                          f"tsvae ({__version__}, format {FORMAT_VERSION}) reads; upgrade tsvae.")
-    try:
-        model = cls(**meta["params"])
-        model.columns_ = list(meta["columns"])
-        model.n_features_ = int(meta["n_features"])
-        model.feature_map_ = np.asarray(meta["feature_map"], dtype=np.int64)
-        model.scaler_ = scaler_from_dict(meta["scaler"])
-        model.freq_ = meta["freq"]
-        model.index_name_ = meta["index_name"]
-        model.time_col_, model.id_col_ = meta["time_col"], meta["id_col"]
-        model.series_ids_ = meta["series_ids"]
-        model.last_index_ = [_decode_index_value(v) for v in meta["last_index"]]
-        model.seed_ = meta["seed"]
-        model.n_epochs_ = meta["n_epochs"]
-        model.history_ = meta["history"]
-        model.aggregate_sampler_ = AggregateSampler.from_dict(meta["aggregate_sampler"])
-        model.condition_encoder_ = (ConditionEncoder.from_dict(meta["conditions"])
-                                    if meta.get("conditions") else None)
-        arrays = load_arrays(members["arrays.safetensors"])
-        vae = model._build_vae()
-        weights = load_weights(members["weights.safetensors"])
-        if version < 3 and model.architecture == "lstm":
-            weights = _without_step_position(weights)
-        vae.load_state_dict(weights)
-    except (KeyError, TypeError, ValueError, RuntimeError) as err:
-        raise ValueError(f"{str(path)!r} is not a valid tsvae model file ({err}).") from None
-    from tsvae.estimator import TrainingLatents
+    return meta, version
 
+
+def _meta_network(model):
+    """The network ``model``'s parameters describe, on the ``meta`` device: shapes only,
+    nothing allocated, however large the parameters claim it is."""
+    with torch.device("meta"):
+        return model._build_vae()
+
+
+def load_model(cls, path):
+    """Rebuild a model saved by :func:`save_model` (``cls(**params)`` then state).
+
+    Every field is checked first; any problem raises a ValueError that starts with the path
+    and says "not a valid tsvae model file" (and names the field where one is at fault).
+    """
+    path = Path(path)
+    members = _read_members(path)
+    meta, version = _read_meta(path, members["model.json"])
+    try:
+        return _rebuild(cls, meta, version, members)
+    except checks.ModelFileError as err:
+        raise ValueError(f"{str(path)!r} is not a valid tsvae model file: {err}; it was "
+                         "damaged or edited, or written by another program.") from None
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError,
+            SafetensorError, np.linalg.LinAlgError) as err:
+        detail = f"missing field {err}" if isinstance(err, KeyError) else str(err)
+        raise ValueError(f"{str(path)!r} is not a valid tsvae model file ({detail}).") from None
+
+
+def _rebuild(cls, meta: dict, version: int, members: dict):
+    params = meta["params"]
+    if not isinstance(params, dict):
+        raise checks.ModelFileError("params", "must map parameter names to values")
+    model = cls(**params)
+    try:
+        model._check_params()
+    except ValueError as err:
+        raise checks.ModelFileError("params", f"are invalid: {err}") from None
+    checks.check_window_length(model)
+    model.n_features_ = checks.check_columns(meta)
+    model.columns_ = list(meta["columns"])
+    model.feature_map_ = checks.check_feature_map(meta["feature_map"], model.n_features_)
+    model.scaler_ = checks.check_scaler(scaler_from_dict(meta["scaler"]), model.n_features_)
+    model.freq_ = meta["freq"]
+    model.index_name_ = meta["index_name"]
+    model.time_col_, model.id_col_ = meta["time_col"], meta["id_col"]
+    n_series = checks.check_series(meta)
+    model.series_ids_ = meta["series_ids"]
+    model.last_index_ = [_decode_index_value(v) for v in meta["last_index"]]
+    model.seed_ = checks.check_int("seed", meta["seed"], high=2**32 - 1)
+    model.n_epochs_ = meta["n_epochs"]
+    model.history_ = meta["history"]
+    model.condition_encoder_ = checks.check_conditions(
+        ConditionEncoder.from_dict(meta["conditions"]) if meta.get("conditions") else None)
+    model.aggregate_sampler_ = checks.check_aggregate(
+        AggregateSampler.from_dict(meta["aggregate_sampler"]), model.latent_dim)
+
+    # Tensors: bounded by the member caps; checked against the parameters before the network
+    # is built, so absurd sizes in model.json never reach an allocation.
+    weights = load_weights(members["weights.safetensors"])
+    if version < 3 and model.architecture == "lstm":
+        weights = _without_step_position(weights)
+    checks.check_layer_count(model, weights)
+    shapes = _meta_network(model)
+    checks.check_weights(weights, {k: tuple(v.shape) for k, v in shapes.state_dict().items()})
+    arrays = load_arrays(members["arrays.safetensors"])
+    context_dim = shapes.context_encoder.out_dim if shapes.context_encoder is not None else 0
+    _check_arrays(model, arrays, n_series, context_dim)
+
+    vae = model._build_vae()
+    vae.load_state_dict(weights)
     model.vae_ = vae.eval()
     model.train_latents_ = TrainingLatents(
         Latents(arrays["latent_mu"], arrays["latent_log_var"]),
@@ -216,5 +293,14 @@ def load_model(cls, path):
         noise_from_arrays(arrays),
         arrays.get("latent_conditions"),
     )
+    checks.check_noise(model.train_latents_.noise, model.n_model_features, model.condition_dim)
     model.tails_ = list(arrays["tails"]) if "tails" in arrays else None
     return model
+
+
+def _check_arrays(model, arrays: dict, n_series: int, context_dim: int) -> None:
+    n = checks.check_latents(arrays, model.latent_dim, n_series)
+    checks.check_optional(arrays, "latent_contexts", (n, context_dim), bool(model.n_future))
+    checks.check_optional(arrays, "latent_conditions", (n, model.condition_dim),
+                          model.condition_dim > 0)
+    checks.check_tails(arrays, n_series, model.n_past, model.n_model_features)

@@ -56,26 +56,31 @@ class ConditionalReport:
                                                         for k, v in self.fidelity.items()))
         return "\n".join(lines)
 
-    def to_html(self, path=None) -> str:
-        """Self-contained HTML page; written (atomically) if ``path``."""
-        from pathlib import Path
-
+    def to_html(self, path=None, *, overwrite: bool = False) -> str:
+        """Self-contained HTML page; written if ``path`` (atomically; an existing file is
+        refused unless ``overwrite``)."""
         from tsvae.evaluation.html import render_conditional
 
         text = render_conditional(self)
         if path is not None:
-            from tsvae.persistence import atomic_write_bytes
+            from tsvae.io import atomic_write_bytes
 
-            atomic_write_bytes(Path(path), text.encode("utf-8"))
+            atomic_write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
         return text
 
-    def to_json(self) -> str:
-        """Per-condition table and condition fidelity as JSON."""
+    def to_json(self, path=None, *, overwrite: bool = False) -> str:
+        """Per-condition table and condition fidelity as JSON; written if ``path``
+        (atomically; an existing file is refused unless ``overwrite``)."""
         import json
 
-        return json.dumps({"passed": self.passed, "fidelity": self.fidelity,
+        text = json.dumps({"passed": self.passed, "fidelity": self.fidelity,
                            "conditions": json.loads(self.table.to_json(orient="records"))},
                           indent=2)
+        if path is not None:
+            from tsvae.io import atomic_write_bytes
+
+            atomic_write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
+        return text
 
     def __repr__(self) -> str:
         return f"ConditionalReport(passed={self.passed})\n{self.to_markdown()}"

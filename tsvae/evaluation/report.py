@@ -97,11 +97,14 @@ class EvaluationReport:
                 "key_figures": self.key_figures(), "checks": self.checks, "rows": rows,
                 "meta": self.meta}
 
-    def to_json(self, path=None) -> str:
-        """JSON of the verdict, key figures, check descriptions and rows; written if ``path``."""
+    def to_json(self, path=None, *, overwrite: bool = False) -> str:
+        """JSON of the verdict, key figures, check descriptions and rows; written if ``path``
+        (atomically; an existing file is refused unless ``overwrite``)."""
         text = json.dumps(self.to_dict(), indent=2, default=float)
         if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
+            from tsvae.io import atomic_write_bytes
+
+            atomic_write_bytes(Path(path), text.encode("utf-8"), overwrite=overwrite)
         return text
 
     def to_markdown(self) -> str:
@@ -125,15 +128,16 @@ class EvaluationReport:
                 f"pass_rate={self.pass_rate:.2f}, {groups}; "
                 f"discriminative={figures['discriminative']:.3f})")
 
-    def to_html(self, path=None) -> str:
-        """Self-contained HTML (embedded PNG images, no network); written if ``path``."""
+    def to_html(self, path=None, *, overwrite: bool = False) -> str:
+        """Self-contained HTML (embedded PNG images, no network); written if ``path``
+        (atomically; an existing file is refused unless ``overwrite``)."""
         from tsvae.evaluation.html import render_report
 
         text = render_report(self)
         if path is not None:
-            from tsvae.persistence import atomic_write_bytes
+            from tsvae.io import atomic_write_bytes
 
-            atomic_write_bytes(Path(path), text.encode("utf-8"))
+            atomic_write_bytes(Path(path), text.encode("utf-8"), overwrite=overwrite)
         return text
 
     def _repr_html_(self) -> str:  # notebooks

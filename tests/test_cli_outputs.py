@@ -1,0 +1,309 @@
+"""Output files of the CLI and the Python API: atomic, never clobbering, never replacing an
+input, honouring the umask, cleaned up after signals (issue 20, cases 6 and 13-18)."""
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tsvae
+import tsvae.io
+from tests.conftest import tiny_model
+
+ENV = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"}
+TINY_FIT = ["--n-past", "8", "--max-epochs", "1", "--hidden-size", "4", "--latent-dim", "2",
+            "--random-state", "0", "--no-progress"]
+
+
+def cli(capsys, *args):
+    """Run the CLI in this process: (exit code, stdout, stderr)."""
+    from tsvae.cli import main
+
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def one_line_error(code, err, *patterns):
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    for pattern in patterns:
+        assert pattern in err, err
+
+
+def temporaries(folder):
+    return [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory, energy_small):
+    path = tmp_path_factory.mktemp("outputs") / "d.csv"
+    energy_small.iloc[:200, :3].reset_index().to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_file(data):
+    path = data.with_name("m.tsvae")
+    frame = pd.read_csv(data, index_col=0, parse_dates=True)
+    tiny_model(n_past=8, max_epochs=1, hidden_size=4, latent_dim=2).fit(frame).save(path)
+    return path
+
+
+# ----------------------------------------------------------------------- 6: race-free create
+def test_file_appearing_during_the_write_is_not_replaced(tmp_path):
+    target = tmp_path / "out.bin"
+
+    def slow_write(handle):
+        handle.write(b"new")
+        target.write_text("appeared meanwhile")
+
+    with pytest.raises(ValueError, match="appeared while tsvae was working"):
+        tsvae.io.atomic_write(target, slow_write)
+    assert target.read_text() == "appeared meanwhile"
+    assert temporaries(tmp_path) == []
+    tsvae.io.atomic_write(target, lambda h: h.write(b"new"), overwrite=True)
+    assert target.read_bytes() == b"new"
+
+
+def test_without_hard_links_the_exclusive_create_still_refuses(tmp_path, monkeypatch):
+    def no_links(*args):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(tsvae.io.os, "link", no_links)
+    target = tmp_path / "out.bin"
+    tsvae.io.atomic_write_bytes(target, b"first")
+    assert target.read_bytes() == b"first" and temporaries(tmp_path) == []
+
+    def slow_write(handle):
+        handle.write(b"second")
+        target.write_text("appeared meanwhile")
+
+    target.unlink()
+    with pytest.raises(ValueError, match="appeared while tsvae was working"):
+        tsvae.io.atomic_write(target, slow_write)
+    assert target.read_text() == "appeared meanwhile" and temporaries(tmp_path) == []
+
+
+def test_fit_does_not_overwrite_a_model_file_that_appears_during_training(
+        data, tmp_path, monkeypatch, capsys):
+    target = tmp_path / "race.tsvae"
+    fit = tsvae.TimeSeriesVAE.fit
+
+    def fit_then_someone_writes(self, *args, **kwargs):
+        fitted = fit(self, *args, **kwargs)
+        target.write_text("someone else's file")
+        return fitted
+
+    monkeypatch.setattr(tsvae.TimeSeriesVAE, "fit", fit_then_someone_writes)
+    code, _, err = cli(capsys, "fit", data, "--time-col", "date", *TINY_FIT, "-o", target)
+    one_line_error(code, err, "race.tsvae", "already exists", "--overwrite")
+    assert target.read_text() == "someone else's file" and temporaries(tmp_path) == []
+
+
+# ----------------------------------------------------------------------- 13: Ctrl-C in fit
+def _cli_subprocess(script: str, tmp_path):
+    path = tmp_path / "run.py"
+    path.write_text(textwrap.dedent(script))
+    return subprocess.Popen([sys.executable, str(path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=ENV, cwd=tmp_path)
+
+
+def _wait_for(process, word: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if word in line:
+            return
+        if not line and process.poll() is not None:
+            raise AssertionError(f"exited {process.returncode}: {process.stderr.read()}")
+    raise AssertionError(f"no {word!r} within 120 s")
+
+
+def test_ctrl_c_during_fit_says_interrupted_and_exits_130(data, tmp_path):
+    target = tmp_path / "never.tsvae"
+    process = _cli_subprocess(f"""
+        import sys
+        from tsvae.model.lightning import VAELightningModule
+        from tsvae.cli import main
+
+        def started(self):
+            print("TRAINING", flush=True)
+        VAELightningModule.on_train_start = started
+        sys.exit(main(["fit", {str(data)!r}, "--time-col", "date", "--n-past", "8",
+                       "--max-epochs", "100000", "--hidden-size", "4", "--no-progress",
+                       "-o", {str(target)!r}]))
+    """, tmp_path)
+    _wait_for(process, "TRAINING")
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert not target.exists() and temporaries(tmp_path) == []
+
+
+# ----------------------------------------------------------------------- 14: killed writes
+def test_sigterm_during_a_write_removes_the_temporary_file(model_file, tmp_path):
+    target = tmp_path / "big.csv"
+    process = _cli_subprocess(f"""
+        import os, sys, time
+        from tsvae.cli import main
+
+        def slow_fsync(fd):  # the temporary file is written, not yet in place
+            print("WRITING", flush=True)
+            time.sleep(60)
+        os.fsync = slow_fsync
+        sys.exit(main(["generate", {str(model_file)!r}, "-n", "5", "-o", {str(target)!r}]))
+    """, tmp_path)
+    _wait_for(process, "WRITING")
+    assert len(temporaries(tmp_path)) == 1  # the write is under way
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert not target.exists() and temporaries(tmp_path) == []
+
+
+def test_next_write_removes_stale_temporaries_of_dead_writers(tmp_path):
+    target = tmp_path / "out.csv"
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+    dead = tmp_path / f".out.csv.{int(finished.stdout)}.abc123.tmp"
+    running = tmp_path / f".out.csv.{os.getpid()}.def456.tmp"
+    recent_dead = tmp_path / f".out.csv.{int(finished.stdout)}.recent.tmp"
+    other = tmp_path / ".other.csv.1.abc.tmp"
+    for path in (dead, running, recent_dead, other):
+        path.write_text("partial")
+    old = time.time() - 3600
+    for path in (dead, running, other):
+        os.utime(path, (old, old))
+    tsvae.io.write_table(pd.DataFrame({"v": [1]}), target)
+    assert not dead.exists()
+    assert running.exists() and recent_dead.exists() and other.exists()
+    assert tsvae.io.remove_stale_temporaries(target) == []
+
+
+# ----------------------------------------------------------------------- 15: file modes
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])
+def test_new_outputs_honour_the_umask(tmp_path, umask, model_file):
+    previous = os.umask(umask)
+    try:
+        table = tsvae.io.write_table(pd.DataFrame({"v": [1]}), tmp_path / "t.csv")
+        model = tsvae.TimeSeriesVAE.load(model_file)
+        model.save(tmp_path / "m.tsvae")
+    finally:
+        os.umask(previous)
+    for path in (table, tmp_path / "m.tsvae"):
+        assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_overwritten_output_keeps_its_mode(tmp_path):
+    target = tmp_path / "t.csv"
+    target.write_text("old")
+    os.chmod(target, 0o604)
+    tsvae.io.write_table(pd.DataFrame({"v": [1]}), target, overwrite=True)
+    assert os.stat(target).st_mode & 0o777 == 0o604
+    assert target.read_text() == "v\n1\n"
+
+
+# ----------------------------------------------------------------------- 16: paths up front
+def test_output_may_never_replace_an_input(data, capsys):
+    before = data.read_bytes()
+    code, _, err = cli(capsys, "fit", data, "--time-col", "date", *TINY_FIT, "-o", data,
+                       "--overwrite")
+    one_line_error(code, err, str(data), "is also an input")
+    assert data.read_bytes() == before
+    alias = data.parent / "sub" / ".." / data.name
+    (data.parent / "sub").mkdir(exist_ok=True)
+    code, _, err = cli(capsys, "evaluate", data, data, "--time-col", "date", "--n-past", 8,
+                       "--json", alias, "--overwrite")
+    one_line_error(code, err, "is also an input")
+    assert data.read_bytes() == before
+
+
+def test_output_problems_are_found_before_any_work(data, model_file, tmp_path, monkeypatch,
+                                                    capsys):
+    def no_work(*args, **kwargs):
+        raise AssertionError("the work started before the outputs were checked")
+
+    monkeypatch.setattr(tsvae.evaluation, "evaluate", no_work)
+    monkeypatch.setattr(tsvae.evaluation, "compare_methods", no_work)
+    monkeypatch.setattr(tsvae.TimeSeriesVAE, "fit", no_work)
+    existing = tmp_path / "r.html"
+    existing.write_text("keep")
+    a_file = tmp_path / "plain"
+    a_file.write_text("")
+    evaluate = ["evaluate", data, data, "--time-col", "date", "--n-past", 8]
+    cases = [
+        ([*evaluate, "--report", existing], [str(existing), "already exists"]),
+        ([*evaluate, "--json", tmp_path / "no" / "s.json"], ["does not exist"]),
+        ([*evaluate, "--report", a_file / "r.html"], ["is not a folder", "r.html"]),
+        ([*evaluate, "--report", tmp_path / "x.html", "--json", tmp_path / "x.html"],
+         ["another output"]),
+        (["compare", model_file, data, "--report", existing], ["already exists"]),
+        (["fit", data, "-o", tmp_path / "missing" / "m.tsvae"], ["does not exist"]),
+    ]
+    for args, patterns in cases:
+        code, _, err = cli(capsys, *args)
+        one_line_error(code, err, *patterns)
+    monkeypatch.setattr(tsvae.io.os, "access", lambda *a: False)  # root ignores chmod
+    code, _, err = cli(capsys, "fit", data, "-o", tmp_path / "m.tsvae")
+    one_line_error(code, err, "is not writable", "m.tsvae")
+    assert existing.read_text() == "keep"
+
+
+def test_write_errors_name_the_users_path_not_the_temporary(tmp_path, monkeypatch):
+    def disk_full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tsvae.io.os, "fsync", disk_full)
+    target = tmp_path / "out.csv"
+    with pytest.raises(ValueError) as info:
+        tsvae.io.write_table(pd.DataFrame({"v": [1]}), target)
+    assert str(target) in str(info.value) and ".tmp" not in str(info.value)
+    assert "No space left" in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------- 17: bad configs
+@pytest.mark.parametrize(("name", "text", "says"), [
+    ("bad.yaml", "n_past: [1, 2\nmax_epochs: 1\n", "is not valid YAML"),
+    ("bad.yml", "a: b: c\n", "is not valid YAML"),
+    ("bad.json", '{"n_past": 12,', "is not valid JSON"),
+])
+def test_malformed_config_is_one_line_exit_2(data, tmp_path, capsys, name, text, says):
+    config = tmp_path / name
+    config.write_text(text)
+    code, _, err = cli(capsys, "fit", data, "--time-col", "date", "--config", config,
+                       "-o", tmp_path / "m.tsvae")
+    one_line_error(code, err, says, name)
+
+
+# ----------------------------------------------------------------------- 18: Python API
+def test_save_and_reports_refuse_existing_files_unless_overwrite(model_file, tmp_path):
+    model = tsvae.TimeSeriesVAE.load(model_file)
+    report = tsvae.evaluate(model.generate(20, random_state=0),
+                            model.generate(20, random_state=1), n_past=8,
+                            checks=["marginal"], plots_in_report=False)
+    writers = {"m.tsvae": model.save, "r.json": report.to_json, "r.html": report.to_html}
+    for name, write in writers.items():
+        target = tmp_path / name
+        target.write_text("precious")
+        with pytest.raises(ValueError, match="already exists.*overwrite=True"):
+            write(target)
+        assert target.read_text() == "precious"
+        write(target, overwrite=True)
+        assert target.read_bytes() != b"precious"
+    assert tsvae.TimeSeriesVAE.load(tmp_path / "m.tsvae").columns_ == model.columns_
+    assert temporaries(tmp_path) == []
+    np.testing.assert_array_equal(
+        tsvae.TimeSeriesVAE.load(tmp_path / "m.tsvae").generate(2, random_state=0,
+                                                                as_array=True),
+        model.generate(2, random_state=0, as_array=True))

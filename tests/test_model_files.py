@@ -1,0 +1,243 @@
+"""Model files are untrusted input: tampered, damaged and hostile files fail with one clear
+error, before any large allocation (issue 20, cases 7-12)."""
+
+import io
+import json
+import resource
+import struct
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from safetensors.numpy import load as load_arrays
+from safetensors.numpy import save as save_arrays
+from safetensors.torch import load as load_weights
+from safetensors.torch import save as save_weights
+
+import tsvae
+import tsvae.persistence as persistence
+from tests.conftest import tiny_model
+
+INVALID = "not a valid tsvae model file"
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory, energy_small):
+    path = tmp_path_factory.mktemp("model_files") / "m.tsvae"
+    tiny_model(max_epochs=1, hidden_size=8, latent_dim=2).fit(energy_small.iloc[:300]).save(path)
+    return path
+
+
+def rewrite(src, dst, *, meta=None, arrays=None, weights=None, raw=None):
+    """A copy of ``src`` with members passed through edits (``raw``: name -> bytes)."""
+    raw = raw or {}
+    with zipfile.ZipFile(src) as source, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as out:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "model.json" and meta is not None:
+                content = json.loads(data)
+                meta(content)
+                data = json.dumps(content).encode()
+            if name == "arrays.safetensors" and arrays is not None:
+                content = dict(load_arrays(data))
+                arrays(content)
+                data = save_arrays(content)
+            if name == "weights.safetensors" and weights is not None:
+                content = dict(load_weights(data))
+                weights(content)
+                data = save_weights(content)
+            out.writestr(name, raw.get(name, data))
+    return dst
+
+
+def refused(path, *patterns):
+    with pytest.raises(ValueError) as info:
+        tsvae.TimeSeriesVAE.load(path)
+    message = str(info.value)
+    assert message.startswith(repr(str(path))), message
+    for pattern in patterns:
+        assert pattern in message, message
+    return message
+
+
+def test_untouched_file_loads(saved):
+    assert tsvae.TimeSeriesVAE.load(saved).generate(2, as_array=True).shape == (2, 12, 6)
+
+
+# ----------------------------------------------------------------------- 7: zip bombs
+def test_member_declaring_more_than_the_cap_is_refused(saved, tmp_path, monkeypatch):
+    text = json.loads(zipfile.ZipFile(saved).read("model.json"))
+    padded = json.dumps(text).encode() + b" " * 2_000_000  # 2 MB of whitespace, deflates to KB
+    bomb = rewrite(saved, tmp_path / "bomb.tsvae", raw={"model.json": padded})
+    assert bomb.stat().st_size < 100_000
+    monkeypatch.setattr(persistence, "MAX_JSON_BYTES", 1_000_000)
+    refused(bomb, INVALID, "model.json declares 2", "above the limit of 1000000 bytes")
+
+
+def test_member_inflating_past_its_declared_size_is_refused(saved, tmp_path, monkeypatch):
+    """A forged header declaring 100 bytes for a member that inflates to 2 MB."""
+    text = json.dumps(json.loads(zipfile.ZipFile(saved).read("model.json"))).encode()
+    bomb = rewrite(saved, tmp_path / "forged.tsvae", raw={"model.json": text + b" " * 2_000_000})
+    data = bytearray(bomb.read_bytes())
+    info = zipfile.ZipFile(bomb).getinfo("model.json")
+    struct.pack_into("<I", data, info.header_offset + 22, 100)  # local header: file size
+    central = data.index(b"PK\x01\x02")
+    while data[central + 46:central + 46 + len("model.json")] != b"model.json":
+        central = data.index(b"PK\x01\x02", central + 4)
+    struct.pack_into("<I", data, central + 24, 100)  # central directory: file size
+    bomb.write_bytes(bytes(data))
+    monkeypatch.setattr(persistence, "MAX_JSON_BYTES", 1_000_000)
+    refused(bomb, INVALID)
+
+
+def test_capped_reader_stops_when_the_stream_passes_the_cap(monkeypatch):
+    """The stream cap itself, whatever the header declares (zipfile's own check aside)."""
+    class Forged:
+        reads = 0
+
+        def getinfo(self, name):
+            return zipfile.ZipInfo(name)  # declares 0 bytes
+
+        def open(self, info):
+            forged = self
+
+            class Stream(io.BytesIO):
+                def read(self, n=-1):
+                    forged.reads += 1
+                    return b"x" * n  # endless
+
+            return Stream()
+
+    monkeypatch.setattr(persistence, "MAX_JSON_BYTES", 1_000)
+    monkeypatch.setattr(persistence, "_CHUNK", 256)
+    archive = Forged()
+    with pytest.raises(ValueError, match="inflates beyond the limit of 1000 bytes"):
+        persistence._read_capped(archive, "model.json")
+    assert archive.reads == 4  # stopped at the first chunk past the cap
+
+
+# ----------------------------------------------------------------------- 8: absurd sizes
+@pytest.mark.parametrize(("param", "value", "says"), [
+    ("latent_dim", 10**6, "1000000)"),  # checked against the mixture's means, then the weights
+    ("hidden_size", 3000, "weights["),
+])
+def test_huge_network_sizes_fail_before_allocating(saved, tmp_path, param, value, says):
+    huge = rewrite(saved, tmp_path / "huge.tsvae", meta=lambda m: m["params"].update(
+        {param: value}))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    refused(huge, INVALID, says)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 100  # building either network would take 300 to 400 MB
+
+
+def test_huge_window_fails_before_allocating(saved, tmp_path):
+    huge = rewrite(saved, tmp_path / "long.tsvae",
+                   meta=lambda m: m["params"].update(n_past=10**9))
+    refused(huge, INVALID, "n_past + params.n_future", "above the limit")
+
+
+def test_huge_layer_count_fails_before_building(saved, tmp_path):
+    deep = rewrite(saved, tmp_path / "deep.tsvae",
+                   meta=lambda m: m["params"].update(num_layers=10**6))
+    refused(deep, INVALID, "params.num_layers", "weight tensors")
+
+
+# ----------------------------------------------------------------------- 9: non-finite
+@pytest.mark.parametrize("member", ["weights", "arrays", "scaler"])
+def test_non_finite_values_are_refused(saved, tmp_path, member):
+    def nan_weights(weights):
+        for name in weights:
+            weights[name] = torch.full_like(weights[name], float("nan"))
+
+    def nan_latents(arrays):
+        arrays["latent_mu"] = np.full_like(arrays["latent_mu"], np.nan)
+
+    def inf_scale(meta):
+        meta["scaler"]["scale"][0] = float("inf")
+
+    edits = {"weights": dict(weights=nan_weights), "arrays": dict(arrays=nan_latents),
+             "scaler": dict(meta=inf_scale)}
+    path = rewrite(saved, tmp_path / f"{member}.tsvae", **edits[member])
+    refused(path, INVALID, "NaN or infinite")
+
+
+# ----------------------------------------------------------------------- 10: shapes
+def _noise_coefs(arrays):
+    arrays["noise_coefs"] = arrays["noise_coefs"][:, :2, :2].copy()
+
+
+SHAPE_EDITS = {
+    "scaler.offset": dict(meta=lambda m: m["scaler"].update(offset=[0.0, 1.0, 2.0])),
+    "feature_map": dict(meta=lambda m: m.update(feature_map=[0, 1, 2])),
+    "aggregate_sampler.means": dict(
+        meta=lambda m: m["aggregate_sampler"].update(means=[[0.0, 0.0, 0.0]])),
+    "aggregate_sampler.covariances": dict(
+        meta=lambda m: m["aggregate_sampler"].update(
+            covariances=[[[1.0, 2.0], [2.0, 1.0]]] * len(m["aggregate_sampler"]["weights"]))),
+    "latent_log_var": dict(arrays=lambda a: a.update(latent_log_var=a["latent_log_var"][:3])),
+    "latent_series": dict(arrays=lambda a: a.update(latent_series=a["latent_series"] + 5)),
+    "noise_coefs": dict(arrays=_noise_coefs),
+    "tails": dict(arrays=lambda a: a.update(tails=a["tails"][:, :5].copy())),
+    "latent_contexts": dict(arrays=lambda a: a.update(latent_contexts=a["latent_mu"])),
+}
+
+
+@pytest.mark.parametrize("field", list(SHAPE_EDITS))
+def test_tampered_arrays_name_the_field(saved, tmp_path, field):
+    path = rewrite(saved, tmp_path / "tampered.tsvae", **SHAPE_EDITS[field])
+    refused(path, INVALID, "corrupted or incompatible model file", field)
+
+
+# ----------------------------------------------------------------------- 11: damaged members
+def _flip_a_byte_of(path, member):
+    data = bytearray(path.read_bytes())
+    info = zipfile.ZipFile(path).getinfo(member)
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start + info.compress_size // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("damage", ["crc_json", "crc_arrays", "safetensors", "missing_key"])
+def test_damaged_files_give_one_clear_error(saved, tmp_path, damage, capsys):
+    target = tmp_path / f"{damage}.tsvae"
+    if damage.startswith("crc"):
+        target.write_bytes(saved.read_bytes())
+        member = "model.json" if damage == "crc_json" else "arrays.safetensors"
+        _flip_a_byte_of(target, member)
+    elif damage == "safetensors":
+        rewrite(saved, target, raw={"weights.safetensors": b"\x10\x00\x00\x00\x00\x00\x00\x00{"
+                                                          b"not json}"})
+    else:
+        rewrite(saved, target, arrays=lambda a: a.pop("latent_mu"))
+    refused(target, INVALID)
+    from tsvae.cli import main
+
+    code = main(["generate", str(target), "-n", "2", "-o", str(tmp_path / "o.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and INVALID in err and len(err.strip().splitlines()) == 1
+
+
+# ----------------------------------------------------------------------- 12: format version
+def test_seed_of_the_wrong_type_is_refused(saved, tmp_path):
+    path = rewrite(saved, tmp_path / "seed.tsvae", meta=lambda m: m.update(seed="0"))
+    refused(path, INVALID, "seed must be a whole number")
+
+
+@pytest.mark.parametrize(("version", "says"), [
+    ("3", "must be a whole number, got '3' (a str)"),
+    (2.5, "must be a whole number, got 2.5 (a float)"),
+    (None, "format_version is missing"),
+    (0, "versions start at 1"),
+    (-2, "versions start at 1"),
+])
+def test_bad_format_version_says_what_is_wrong(saved, tmp_path, version, says):
+    def edit(meta):
+        if version is None:
+            del meta["format_version"]
+        else:
+            meta["format_version"] = version
+
+    message = refused(rewrite(saved, tmp_path / "v.tsvae", meta=edit), INVALID, says)
+    assert "newer" not in message and "upgrade" not in message

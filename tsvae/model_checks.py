@@ -1,0 +1,299 @@
+"""Checks of an untrusted model file's content, one function per stored field.
+
+:func:`tsvae.persistence.load_model` calls these before it builds anything from a file, so that
+a tampered or damaged file fails with a message naming the field instead of a numpy
+broadcasting error, a LinAlgError, a NaN output or a multi-gigabyte allocation. Each function
+raises :class:`ModelFileError` (a ValueError) and returns the checked value; a new stored
+field gets a new function here and one call in ``load_model``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+#: Longest window (``n_past + n_future`` steps) a model file may declare. The LSTM decoder
+#: allocates a buffer per step when it is built, and no weight shape depends on the window
+#: length, so the length needs a bound of its own: a million steps (4 MB of buffer) is far
+#: beyond any window a sequence VAE is trained on.
+MAX_WINDOW_LENGTH = 1_000_000
+
+
+class ModelFileError(ValueError):
+    """A model file's field is missing, of the wrong type or shape, or not finite."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        super().__init__(f"corrupted or incompatible model file: {field} {problem}")
+
+
+def _shape(value) -> tuple:
+    return tuple(np.shape(value))
+
+
+def check_array(field: str, value, shape: tuple, *, dtype=np.float64,
+                finite: bool = True) -> np.ndarray:
+    """``value`` as an array of ``shape`` (``None`` entries match any size), all finite.
+
+    Parameters
+    ----------
+    field : str
+        The field's name, for the message.
+    value : array-like
+        The stored value.
+    shape : tuple of int or None
+        Expected shape; ``None`` matches any length on that axis.
+    dtype : numpy dtype
+        The dtype to convert to.
+    finite : bool
+        Refuse NaN and infinite values.
+
+    Returns
+    -------
+    numpy.ndarray
+        The value, converted.
+
+    Examples
+    --------
+    >>> check_array("scaler.scale", [1.0, 2.0], (3,))
+    Traceback (most recent call last):
+    ...
+    tsvae.model_checks.ModelFileError: corrupted or incompatible model file: scaler.scale has \
+shape (2,), expected (3,)
+    """
+    try:
+        array = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError, OverflowError):
+        raise ModelFileError(field, f"is not an array of {np.dtype(dtype).name}") from None
+    expected = tuple(shape)
+    if array.ndim != len(expected) or any(e is not None and a != e
+                                          for a, e in zip(array.shape, expected, strict=True)):
+        shown = tuple("any" if e is None else e for e in expected)
+        raise ModelFileError(field, f"has shape {array.shape}, expected "
+                             f"{shown}".replace("'", ""))
+    if finite and array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ModelFileError(field, "holds NaN or infinite values")
+    return array
+
+
+def check_int(field: str, value, *, low: int = 0, high: int | None = None) -> int:
+    """``value`` as an int in ``[low, high]`` (bools and floats refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ModelFileError(field, f"must be a whole number, got {value!r}")
+    if value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"between {low} and {high}"
+        raise ModelFileError(field, f"is {value}, expected {bound}")
+    return int(value)
+
+
+def check_format_version(version, newest: int) -> int:
+    """The file's ``format_version``: a whole number from 1 to ``newest``.
+
+    Examples
+    --------
+    >>> check_format_version("3", 3)
+    Traceback (most recent call last):
+    ...
+    tsvae.model_checks.ModelFileError: corrupted or incompatible model file: format_version \
+must be a whole number, got '3' (a str)
+    """
+    if version is None:
+        raise ModelFileError("format_version", "is missing")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ModelFileError("format_version", f"must be a whole number, got {version!r} "
+                             f"(a {type(version).__name__})")
+    if version < 1:
+        raise ModelFileError("format_version", f"is {version}; versions start at 1")
+    return version
+
+
+def check_window_length(model) -> None:
+    """``n_past + n_future`` within :data:`MAX_WINDOW_LENGTH` (checked before building)."""
+    length = model.n_past + model.n_future
+    if length > MAX_WINDOW_LENGTH:
+        raise ModelFileError("params.n_past + params.n_future",
+                             f"is {length}, above the limit of {MAX_WINDOW_LENGTH} steps")
+
+
+def check_layer_count(model, weights: dict) -> None:
+    """``num_layers`` no larger than the number of stored tensors (each layer has some).
+
+    Checked before the network is built even on the ``meta`` device: a million layers cost
+    nothing in memory there but minutes of Python objects.
+    """
+    if model.num_layers > len(weights):
+        raise ModelFileError("params.num_layers", f"is {model.num_layers}, but the file holds "
+                             f"only {len(weights)} weight tensors")
+
+
+def check_columns(meta: dict) -> int:
+    """``columns`` is a list of ``n_features`` names; returns ``n_features``."""
+    columns = meta["columns"]
+    if not isinstance(columns, list):
+        raise ModelFileError("columns", "must be a list")
+    n_features = check_int("n_features", meta["n_features"], low=1)
+    if len(columns) != n_features:
+        raise ModelFileError("columns", f"has {len(columns)} names, expected n_features="
+                             f"{n_features}")
+    return n_features
+
+
+def check_feature_map(value, n_features: int) -> np.ndarray:
+    """Model feature of each user column: ``n_features`` ints covering ``0..k-1``."""
+    feature_map = check_array("feature_map", value, (n_features,), dtype=np.int64)
+    if feature_map.min() < 0 or set(feature_map.tolist()) != set(range(feature_map.max() + 1)):
+        raise ModelFileError("feature_map", "must number the model features 0, 1, ... "
+                             "without gaps")
+    return feature_map
+
+
+def check_scaler(scaler, n_features: int):
+    """A fitted scaler with ``n_features`` finite offsets and scales."""
+    scaler.offset_ = check_array("scaler.offset", scaler.offset_, (n_features,))
+    scaler.scale_ = check_array("scaler.scale", scaler.scale_, (n_features,))
+    return scaler
+
+
+def check_series(meta: dict) -> int:
+    """``series_ids`` and ``last_index`` are lists of the same length; returns it."""
+    ids, last = meta["series_ids"], meta["last_index"]
+    if not isinstance(ids, list) or not ids:
+        raise ModelFileError("series_ids", "must be a non-empty list")
+    if not isinstance(last, list) or len(last) != len(ids):
+        raise ModelFileError("last_index", f"must list one entry per series ({len(ids)})")
+    return len(ids)
+
+
+def check_weights(weights: dict, expected: dict) -> None:
+    """Stored tensors match the network's names and shapes and are finite.
+
+    Parameters
+    ----------
+    weights : dict
+        Name -> tensor, as stored.
+    expected : dict
+        Name -> shape of the network that the file's parameters describe (built on the
+        ``meta`` device, so without allocating).
+    """
+    missing = sorted(set(expected) - set(weights))
+    extra = sorted(set(weights) - set(expected))
+    if missing or extra:
+        name = missing[0] if missing else extra[0]
+        raise ModelFileError(f"weights[{name!r}]", "is missing" if missing else
+                             "is not a weight of the network the parameters describe")
+    for name, tensor in weights.items():
+        if tuple(tensor.shape) != tuple(expected[name]):
+            raise ModelFileError(f"weights[{name!r}]",
+                                 f"has shape {tuple(tensor.shape)}, but the parameters "
+                                 f"(latent_dim, hidden_size, ...) need {tuple(expected[name])}")
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise ModelFileError(f"weights[{name!r}]", "holds NaN or infinite values")
+
+
+def check_aggregate(sampler, latent_dim: int):
+    """Mixture weights ``(K,)``, means ``(K, d)`` and positive-definite covariances."""
+    if sampler.weights_ is None:
+        raise ModelFileError("aggregate_sampler", "is not fitted")
+    weights = check_array("aggregate_sampler.weights", sampler.weights_, (None,))
+    k = len(weights)
+    if k == 0 or (weights < 0).any() or not weights.sum() > 0:
+        raise ModelFileError("aggregate_sampler.weights", "must be >= 0 with a positive sum")
+    sampler.weights_ = weights
+    sampler.means_ = check_array("aggregate_sampler.means", sampler.means_, (k, latent_dim))
+    sampler.covariances_ = check_array("aggregate_sampler.covariances", sampler.covariances_,
+                                       (k, latent_dim, latent_dim))
+    try:
+        np.linalg.cholesky(sampler.covariances_)
+    except np.linalg.LinAlgError:
+        raise ModelFileError("aggregate_sampler.covariances",
+                             "are not positive definite") from None
+    return sampler
+
+
+def check_latents(arrays: dict, latent_dim: int, n_series: int) -> int:
+    """``latent_mu``/``latent_log_var`` ``(N, latent_dim)``, ``latent_series`` ``(N,)``."""
+    mu = check_array("latent_mu", arrays["latent_mu"], (None, latent_dim), dtype=np.float32)
+    n = len(mu)
+    if n == 0:
+        raise ModelFileError("latent_mu", "is empty")
+    check_array("latent_log_var", arrays["latent_log_var"], (n, latent_dim), dtype=np.float32)
+    series = check_array("latent_series", arrays["latent_series"], (n,), dtype=np.int64)
+    if series.min() < 0 or series.max() >= n_series:
+        raise ModelFileError("latent_series", f"must index the {n_series} series")
+    return n
+
+
+def check_optional(arrays: dict, name: str, shape: tuple, needed: bool) -> None:
+    """An array present exactly when ``needed`` (context vectors, conditions...)."""
+    if name in arrays:
+        if not needed:
+            raise ModelFileError(name, "is stored but this model does not use it")
+        check_array(name, arrays[name], shape, dtype=np.float32)
+    elif needed:
+        raise ModelFileError(name, "is missing")
+
+
+def check_tails(arrays: dict, n_series: int, n_past: int, n_model_features: int) -> None:
+    """Last ``n_past`` scaled rows of each series, ``(n_series, n_past, features)``."""
+    if "tails" in arrays:
+        check_array("tails", arrays["tails"], (n_series, n_past, n_model_features),
+                    dtype=np.float32)
+
+
+def check_noise(noise, n_model_features: int, condition_dim: int) -> None:
+    """The observation model's arrays (VAR coefficients, covariances, pools) by shape."""
+    if noise is None:
+        return
+    if hasattr(noise, "models"):  # ConditionalNoise: one model per condition key
+        check_array("noise_group_keys", noise.keys, (len(noise.models), condition_dim),
+                    dtype=np.float32)
+        for i, model in enumerate(noise.models):
+            _check_var(model, n_model_features, f"noise_group{i}_")
+        noise = noise.pooled
+    _check_var(noise, n_model_features, "noise_")
+
+
+def _check_var(model, f: int, prefix: str) -> None:
+    if model is None:
+        raise ModelFileError(prefix + "coefs", "is missing")
+    coefs = check_array(prefix + "coefs", model.coefs, (None, f, f))
+    p = len(coefs)
+    if p == 0:
+        raise ModelFileError(prefix + "coefs", "is empty")
+    check_array(prefix + "intercept", model.intercept, (f,))
+    check_array(prefix + "innovation_cov", model.innovation_cov, (f, f))
+    check_array(prefix + "residual_rms", model.residual_rms, (f,))
+    for name, shape in (("start_pool", (None, p, f)), ("innovation_pool", (None, f)),
+                        ("step_scale", (None, f))):
+        value = getattr(model, name)
+        if value is not None:
+            array = check_array(prefix + name, value, shape, dtype=np.float32)
+            if name.endswith("pool") and len(array) == 0:
+                raise ModelFileError(prefix + name, "is empty")
+
+
+def check_finite_number(field: str, value) -> float:
+    """A finite float (JSON allows NaN and Infinity spelled out)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ModelFileError(field, f"must be a finite number, got {value!r}")
+    return float(value)
+
+
+def check_conditions(encoder):
+    """Condition encoder: categories (a list, or None for a number) for every column, and a
+    finite mean and std for each numeric one."""
+    if encoder is None:
+        return None
+    if sorted(encoder.categories) != sorted(encoder.columns):
+        raise ModelFileError("conditions.categories", "must have one entry per condition "
+                             "column")
+    for name, categories in encoder.categories.items():
+        if categories is None:
+            check_finite_number(f"conditions.mean[{name!r}]", encoder.mean.get(name))
+            check_finite_number(f"conditions.std[{name!r}]", encoder.std.get(name))
+        elif not isinstance(categories, list) or not categories:
+            raise ModelFileError(f"conditions.categories[{name!r}]",
+                                 "must be a non-empty list")
+    return encoder

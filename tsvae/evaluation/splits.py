@@ -7,12 +7,14 @@ chronological cut avoids that but, on a trending series (Stocks), scores the shi
 between the early and the late part rather than the generator.
 
 The rule used here: the real windows, taken in the order given (assumed to be time order), are
-cut into ``n_blocks`` contiguous blocks that take turns in a repeating pattern of roles
-(``train, train, test`` for a detection score: a third of the windows tests). Every block that
-follows a block of another role loses its first ``gap`` windows (default: the window length),
-so that no training window shares a step with a test window. The block boundaries start at a
-random offset drawn from the seed, so that different seeds see different blocks. Synthetic
-windows are independent draws and are split at random.
+cut into contiguous blocks of :data:`BLOCK_GAPS` gaps each (four window lengths for stride-1
+windows) that take turns in a repeating pattern of roles (``train, train, test`` for a
+detection score: a third of the blocks test). Every block that follows a block of another
+role loses its first ``gap`` windows (default: the window length), so that no training window
+shares a step with a test window. Short blocks spread every role over the whole series, so a
+trend or a slow seasonal drift reaches every role alike. The block boundaries start at a random
+offset drawn from the seed, so that different seeds see different blocks. Synthetic windows are
+independent draws and are split at random.
 """
 
 from __future__ import annotations
@@ -23,13 +25,13 @@ import numpy as np
 TRAIN_TEST = (0, 0, 1)
 #: Roles for the real-vs-real floor: 0/1 = first real side train/test, 2/3 = second side.
 FLOOR = (0, 2, 1, 2, 0, 3)
-#: Most blocks; fewer when the data is short (each block keeps more than ``gap`` windows).
-MAX_BLOCKS = 12
+#: Block length in gaps (window lengths): a role change costs a quarter of a block.
+BLOCK_GAPS = 4
 #: Fewest windows a block keeps after its gap.
 MIN_BLOCK_KEEP = 2
 
 
-def block_roles(n: int, gap: int, *, pattern=TRAIN_TEST, n_blocks: int = MAX_BLOCKS,
+def block_roles(n: int, gap: int, *, pattern=TRAIN_TEST, block: int | None = None,
                 seed: int | None = 0) -> np.ndarray:
     """Role of each of ``n`` time-ordered windows under the interleaved-block rule.
 
@@ -42,9 +44,9 @@ def block_roles(n: int, gap: int, *, pattern=TRAIN_TEST, n_blocks: int = MAX_BLO
         (the window length for stride-1 windows: no shared step across roles).
     pattern : sequence of int
         Roles given to consecutive blocks, repeated.
-    n_blocks : int
-        Number of blocks; lowered for short data so that every block keeps at least
-        :data:`MIN_BLOCK_KEEP` windows after its gap.
+    block : int, optional
+        Windows a block (default ``BLOCK_GAPS * gap``, at least ``gap + MIN_BLOCK_KEEP``);
+        shortened for short data so that the pattern fits at least once.
     seed : int or None
         Draws the offset of the block boundaries (``None``: no offset).
 
@@ -55,7 +57,7 @@ def block_roles(n: int, gap: int, *, pattern=TRAIN_TEST, n_blocks: int = MAX_BLO
 
     Examples
     --------
-    >>> roles = block_roles(30, 2, n_blocks=3, seed=None)
+    >>> roles = block_roles(30, 2, block=10, seed=None)
     >>> roles.tolist()  # doctest: +NORMALIZE_WHITESPACE
     [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
      -1, -1, 1, 1, 1, 1, 1, 1, 1, 1]
@@ -64,14 +66,14 @@ def block_roles(n: int, gap: int, *, pattern=TRAIN_TEST, n_blocks: int = MAX_BLO
     if isinstance(gap, bool) or not isinstance(gap, int | np.integer) or gap < 0:
         raise ValueError(f"gap must be a non-negative integer (windows), got {gap!r}.")
     n_roles = len(np.unique(pattern))
-    most = n // (gap + MIN_BLOCK_KEEP)
-    n_blocks = min(int(n_blocks), most)
-    if n_blocks < len(pattern):
-        need = len(pattern) * (gap + MIN_BLOCK_KEEP)
+    smallest = gap + MIN_BLOCK_KEEP
+    size = max(BLOCK_GAPS * gap, smallest) if block is None else int(block)
+    size = max(min(size, n // len(pattern)), 1)
+    if size < smallest:
+        need = len(pattern) * smallest
         raise ValueError(f"Too few real windows ({n}) to split into {len(pattern)} time blocks "
                          f"of {n_roles} roles with a gap of {gap} windows; pass at least {need} "
                          "real windows (a longer series) or shorter windows.")
-    size = n // n_blocks
     offset = 0 if seed is None else int(np.random.default_rng(seed).integers(size))
     block = (np.arange(n) + offset) // size
     roles = pattern[block % len(pattern)]

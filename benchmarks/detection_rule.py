@@ -67,6 +67,8 @@ def main() -> None:
                         choices=list(LOADERS))
     parser.add_argument("--max-time", type=float, default=60.0, help="training seconds")
     parser.add_argument("--skip-tsvae", action="store_true")
+    parser.add_argument("--fast", action="store_true",
+                        help="evaluate(..., fast=True): 1,000 windows a side, 2 splits")
     parser.add_argument("--output", default=str(RESULTS / "detection_rule.csv"))
     args = parser.parse_args()
     quiet_lightning()
@@ -76,7 +78,7 @@ def main() -> None:
         for label, synthetic in candidates(name, data, args).items():
             start = time.perf_counter()
             report = tsvae.evaluate(data, synthetic, n_past=24, checks=["detection"],
-                                    plots_in_report=False, random_state=0)
+                                    plots_in_report=False, random_state=0, fast=args.fast)
             seconds = time.perf_counter() - start
             for check, details in report.meta["detection"].items():
                 passed = bool(report.table.loc[report.table.check == check, "passed"].iloc[0])

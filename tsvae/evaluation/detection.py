@@ -30,7 +30,7 @@ TEST_SHARE = 1 / 3
 #: Fewest windows a class in the training part and in the test part.
 MIN_CLASS_WINDOWS = 5
 #: A detection check passes when its score is at most this (see :func:`passes`).
-PASS_THRESHOLD = 0.1
+PASS_THRESHOLD = 0.15
 
 
 @dataclass
@@ -120,12 +120,14 @@ def tie(a: DetectionResult, b: DetectionResult) -> bool:
 
 def passes(result: DetectionResult, floor: DetectionResult) -> bool:
     """The pass rule of the detection checks: the score is at most :data:`PASS_THRESHOLD`
-    above the real-vs-real floor.
+    above the real-vs-real floor (``docs/evaluation.md`` gives the evidence).
 
     Examples
     --------
-    >>> passes(DetectionResult([0.12]), DetectionResult([0.05]))
+    >>> passes(DetectionResult([0.18]), DetectionResult([0.05]))
     True
+    >>> passes(DetectionResult([0.45]), DetectionResult([0.05]))
+    False
     """
     return result.mean <= floor.mean + PASS_THRESHOLD
 
@@ -253,13 +255,12 @@ class DetectionCheck(Check):
     (and the baseline's score when ``evaluate(..., baseline="var")``).
 
     Subclasses set the texts and :meth:`detector`. The row: ``statistic`` and
-    ``synthetic_value`` the mean score, ``real_value`` the floor, ``threshold`` the pass
-    threshold; the details (interval, grade, floor, baseline) go to the report's
+    ``synthetic_value`` the mean score, ``real_value`` the floor, ``threshold`` the floor plus
+    :data:`PASS_THRESHOLD`; the details (interval, grade, floor, baseline) go to the report's
     ``meta["detection"]``.
     """
 
     group = "detection"
-    threshold = PASS_THRESHOLD
     #: seeds (splits and fits) per score, and with ``fast=True``
     n_seeds, n_seeds_fast = 3, 2
     #: most real (and synthetic) windows used, and with ``fast=True``
@@ -289,7 +290,7 @@ class DetectionCheck(Check):
         if details_store is not None:
             details_store[self.name] = details
         return [row(self, ALL_FEATURES, result.mean, real=floor.mean, synthetic=result.mean,
-                    threshold=self.threshold, passed=passes(result, floor))]
+                    threshold=floor.mean + PASS_THRESHOLD, passed=passes(result, floor))]
 
 
 #: Baselines ``evaluate(..., baseline=...)`` can fit in the same call.

@@ -193,3 +193,18 @@ def test_evaluate_with_a_var_baseline(ar1_frame):
     assert len(report.table) == 1  # the baseline does not enter the verdict
     with pytest.raises(ValueError, match="baseline"):
         tsvae.evaluate(ar1_frame, fresh, n_past=12, checks=["ks"], baseline="gan")
+
+
+# ------------------------------------------------------------------------------- profile
+def test_model_profile(fitted_model, energy_small):
+    from tsvae.evaluation.profile import FLOOR_LABEL, model_profile
+
+    table = model_profile(fitted_model, energy_small, methods=("prior",), seeds=(0,),
+                          gru_seeds=(0, 1), gru_iterations=5, num_kernels=84, curve=(50,),
+                          giveaways=2)
+    assert table["generator"].tolist() == [
+        "prior", "reconstruction (noisy_posterior, noise_scale=0)", "VAR(2)", FLOOR_LABEL]
+    for score in ("gru", "feature", "minirocket"):
+        assert table[f"{score}_mean"].between(0, 0.5).all()
+        assert set(table[f"vs_VAR(2)_{score}"]) <= {"below", "above", "tie", ""}
+    assert table.loc[0, "giveaways"].count(";") == 1

@@ -94,6 +94,14 @@ def _has_index_levels(frame: pd.DataFrame) -> bool:
     return list(frame.index.names) == [SAMPLE_COL, STEP_COL]
 
 
+def with_index_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """A ``(sample, step)`` MultiIndex frame as the long layout (columns); others unchanged."""
+    if (isinstance(frame, pd.DataFrame) and _has_index_levels(frame)
+            and not {SAMPLE_COL, STEP_COL} <= set(frame.columns)):
+        return frame.reset_index()
+    return frame
+
+
 def is_long_format(frame: pd.DataFrame) -> bool:
     """True for generated windows: ``sample`` and ``step`` columns, or a MultiIndex of them."""
     return isinstance(frame, pd.DataFrame) and (
@@ -110,8 +118,7 @@ def frame_to_windows(frame: pd.DataFrame, columns: list) -> np.ndarray:
     >>> bool((frame_to_windows(windows_to_frame(w, ["a", "b"]), ["a", "b"]) == w).all())
     True
     """
-    if _has_index_levels(frame) and not {SAMPLE_COL, STEP_COL} <= set(frame.columns):
-        frame = frame.reset_index()
+    frame = with_index_columns(frame)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(

@@ -440,10 +440,11 @@ class TimeSeriesVAE(BaseEstimator):
             affine = None  # already scaled
         else:
             windows = x
-        windows = validate_windows(windows, window_length=length, affine=affine)
-        if windows.shape[2] != self.n_features_:
-            raise ValueError(f"Windows have {windows.shape[2]} features but the model was "
+        shape = np.shape(windows)
+        if len(shape) == 3 and shape[2] != self.n_features_:
+            raise ValueError(f"Windows have {shape[2]} features but the model was "
                              f"fitted on {self.n_features_} ({self.columns_!r}).")
+        windows = validate_windows(windows, window_length=length, affine=affine)
         return self.to_model_features(windows)
 
     def to_original_units(self, scaled: np.ndarray) -> np.ndarray:

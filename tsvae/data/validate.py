@@ -408,10 +408,11 @@ def window_affine(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return offset, np.where(usable & (span > 0), span, 1.0)
 
 
-def validate_windows(windows, *, window_length: int | None = None, affine=None) -> np.ndarray:
+def validate_windows(windows, *, window_length: int | None = None, affine=None,
+                     dtype=np.float32) -> np.ndarray:
     """Check a 3-D array of ready-made windows ``(n_windows, length, n_features)``.
 
-    Returns a float32, C-contiguous copy. NaN and infinite values are errors. With
+    Returns a float32 (or ``dtype``), C-contiguous copy. NaN and infinite values are errors. With
     ``affine = (offset, scale)`` (float64 per feature) the copy holds ``(x - offset) / scale``
     computed in float64, and only values beyond float32's range after that are refused.
 
@@ -447,7 +448,7 @@ def validate_windows(windows, *, window_length: int | None = None, affine=None) 
             f"feature {bad[2]}); fill or drop them first."
         )
     if affine is None:
-        out = np.array(array, dtype=np.float32, copy=True, order="C")
+        out = np.array(array, dtype=dtype, copy=True, order="C")
     else:
         offset = np.asarray(affine[0], dtype=np.float64)
         scale = np.asarray(affine[1], dtype=np.float64)

@@ -91,15 +91,17 @@ def to_windows(data, name: str, n_past: int | None, columns: list | None = None)
             if n_past is None:
                 raise ValueError(f"{name} is a series frame: pass n_past, the window length "
                                  "to cut it into.")
-            series = validate_frame(data, columns=columns, min_length=n_past)
-            cols = series.columns
-            windows = np.concatenate(
-                [sliding_windows(series.values[a:b], n_past) for a, b in series.bounds]
-            )
-        windows = validate_windows(windows).astype(np.float64)
+            cols = validate_frame(data, columns=columns, min_length=n_past).columns
+            # Windows of the float64 values: the validity checks compare values exactly (a
+            # level 0.1 or a count of 30,000,001 is not what its float32 cast is).
+            values = np.empty((len(data), len(cols)))
+            for j, column in enumerate(cols):
+                values[:, j] = data[column].to_numpy(dtype=np.float64)
+            windows = sliding_windows(values, n_past)
+        windows = validate_windows(windows, dtype=np.float64)
         return windows, list(cols)
     if isinstance(data, np.ndarray) or hasattr(data, "__array__"):
-        windows = validate_windows(data).astype(np.float64)
+        windows = validate_windows(data, dtype=np.float64)
         if columns is not None and len(columns) != windows.shape[2]:
             raise ValueError(f"{name} has {windows.shape[2]} features but the real data has "
                              f"{len(columns)}.")

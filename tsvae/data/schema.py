@@ -162,6 +162,17 @@ class OutputSchema:
     def names(self) -> list:
         return [c.name for c in self.columns]
 
+    @property
+    def _lows(self) -> np.ndarray:
+        return np.array([c.low for c in self.columns], dtype=np.float64)
+
+    @property
+    def _highs(self) -> np.ndarray:
+        return np.array([c.high for c in self.columns], dtype=np.float64)
+
+    def _where(self, kind: str) -> list[int]:
+        return [j for j, c in enumerate(self.columns) if c.kind == kind and not c.constant]
+
     # ------------------------------------------------------------------ output
     def restore(self, values: np.ndarray, *, bounds: bool = True, types: bool = True,
                 snap: bool = True) -> np.ndarray:
@@ -171,19 +182,24 @@ class OutputSchema:
         range, ``snap`` moves discrete columns to the nearest observed value, ``types`` rounds
         integer columns and turns bool columns into 0/1 (the array stays float).
         """
-        for j, column in enumerate(self.columns):
-            part = values[..., j]
-            if column.constant:
-                part[...] = column.low
-                continue
-            if bounds:
-                np.clip(part, column.low, column.high, out=part)
-            if snap and column.levels is not None:
-                part[...] = _nearest(column.levels, part)
-            if types and column.kind == "bool":
-                part[...] = part >= 0.5
-            elif types and column.kind == "integer":
-                np.rint(part, out=part)
+        # Whole-array operations where possible: per-column loops over strided views cost
+        # more than the decoder for small models.
+        if bounds:
+            np.clip(values, self._lows, self._highs, out=values)
+        if snap:
+            for j, column in enumerate(self.columns):
+                if column.levels is not None and not column.constant:
+                    values[..., j] = _nearest(column.levels, values[..., j])
+        if types:
+            integer = self._where("integer")
+            if len(integer):
+                values[..., integer] = np.rint(values[..., integer])
+            flags = self._where("bool")
+            if len(flags):
+                values[..., flags] = values[..., flags] >= 0.5
+        constant = [j for j, c in enumerate(self.columns) if c.constant]
+        if constant:
+            values[..., constant] = self._lows[constant]
         return values
 
     def cast(self, frame: pd.DataFrame) -> pd.DataFrame:

@@ -95,7 +95,15 @@ def _has_index_levels(frame: pd.DataFrame) -> bool:
 
 
 def with_index_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """A ``(sample, step)`` MultiIndex frame as the long layout (columns); others unchanged."""
+    """A ``(sample, step)`` MultiIndex frame as the long layout (columns); others unchanged.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> multi = windows_to_frame(np.zeros((2, 3, 1)), ["x"], layout="multiindex")
+    >>> list(with_index_columns(multi).columns)
+    ['sample', 'step', 'x']
+    """
     if (isinstance(frame, pd.DataFrame) and _has_index_levels(frame)
             and not {SAMPLE_COL, STEP_COL} <= set(frame.columns)):
         return frame.reset_index()

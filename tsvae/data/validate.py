@@ -399,7 +399,14 @@ def _infer_freq(index: pd.Index) -> str | None:
 
 
 def window_affine(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature ``(offset, scale)`` in float64 mapping windows' last axis onto [0, 1]."""
+    """Per-feature ``(offset, scale)`` in float64 mapping windows' last axis onto [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> window_affine(np.array([[[1e12, 5.0], [1e12 + 4, 5.0]]]))
+    (array([1.e+12, 5.e+00]), array([4., 1.]))
+    """
     array = np.asarray(array)
     low = array.min(axis=(0, 1)).astype(np.float64)
     span = array.max(axis=(0, 1)).astype(np.float64) - low

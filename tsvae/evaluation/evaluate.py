@@ -24,6 +24,7 @@ from tsvae.evaluation.temporal import (
     PartialAutocorrelation,
     Spectral,
 )
+from tsvae.evaluation.validity import BoundaryAdherence, DiscreteAdherence
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ CHECKS = {check.name: check for check in (
     CorrelationDistance(),
     Discriminative(), Predictive(), MMD(), FeatureDiscriminative(),
     DistanceToClosestRecord(),
+    BoundaryAdherence(), DiscreteAdherence(),
 )}
 GROUPS = sorted({check.group for check in CHECKS.values()})
 #: Run only when named: stricter than the published protocol, it fails most generators
@@ -76,11 +78,12 @@ def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout
         Window length for series frames (default: the length of the real windows).
     checks : list of str, optional
         Check names or groups (``marginal``, ``temporal``, ``multivariate``, ``ml``,
-        ``privacy``); default all but ``feature_discriminative`` (a gradient-boosted
+        ``privacy``, ``validity``); default all but ``feature_discriminative`` (a gradient-boosted
         classifier on window summaries, much stricter than the protocol's GRU: name it to
         run it). See ``tsvae.evaluation.CHECKS`` for descriptions.
     holdout : DataFrame or array, optional
-        Real data not used for training, for the privacy check.
+        Real data not used for training, for the privacy check and the real figure of the
+        validity checks.
     fast : bool
         Smaller samples and classifier budgets (a quick look, about 10x faster).
     discriminative_iterations, predictive_iterations : int

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tsvae.data.long_format import windows_to_frame
+from tsvae.data.long_format import check_layout
 from tsvae.generation.budget import (
     check_fits_in_memory,
     series_output_bytes,
@@ -183,15 +183,22 @@ def _past_from_context(model, context) -> np.ndarray:
     past = values[-model.n_past:]
     if not np.isfinite(past).all():
         raise ValueError("context has NaN or infinite values in its last n_past rows; fill them.")
-    return model.to_model_features(model.scaler_.transform(past.astype(np.float32)))[None]
+    # Scaled in float64 (a large offset keeps its small variation), then cast.
+    return model.to_model_features(model.scaler_.transform(past).astype(np.float32))[None]
 
 
 def generate_new_data(model, x=None, *, n: int | None = None, method: str = "prior",
                       noise_scale: float = 1.0, context=None, random_state=None,
                       as_array: bool = False, return_latents: bool = False,
                       observation_noise: bool | None = None, batch_size: int = DECODE_BATCH,
-                      precision: str = "32", conditions=None):
+                      precision: str = "32", conditions=None, layout: str = "long",
+                      start=None):
     """Generate synthetic windows from a fitted :class:`~tsvae.TimeSeriesVAE`.
+
+    Output keeps the user's schema: values in original units, clipped to each column's
+    observed range, integer and bool columns with their dtype, columns with at most 20
+    observed values on those values, constant columns exactly constant (switch these off
+    with the model's ``enforce_bounds``, ``enforce_types`` and ``snap_discrete``).
 
     Parameters
     ----------
@@ -212,7 +219,18 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
     random_state : int, optional
         Seed; the same seed gives the same output.
     as_array : bool
-        Return ``(n, steps, n_features)`` instead of the long DataFrame.
+        Return ``(n, steps, n_features)`` float64 instead of a DataFrame (schema restored:
+        rounded, clipped and snapped values, but no integer/bool dtypes).
+    layout : {"long", "multiindex"}
+        The frame's shape: ``"long"`` has ``sample`` and ``step`` columns (a RangeIndex),
+        ``"multiindex"`` a ``(sample, step)`` MultiIndex and only the data columns. Either is
+        accepted back as ``x`` and by :func:`tsvae.evaluate`.
+    start : timestamp-like, optional
+        Date the windows: step ``j`` of every window gets ``start + j * freq`` (the training
+        data's frequency), in a column named after the training data's time column or index
+        (``"timestamp"`` when unnamed or taken), placed before the features. A naive
+        ``start`` is read in the training data's time zone. Needs a model fitted on regularly
+        dated rows.
     return_latents : bool
         Also return the latent draws ``z`` of shape ``(n, latent_dim)``.
     observation_noise : bool, optional
@@ -240,8 +258,9 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
     Returns
     -------
     pandas.DataFrame or numpy.ndarray
-        Long frame with ``sample``, ``step`` (and the id column for panel models), then the
-        features in original units and order; or the array. ``(result, z)`` with
+        Long frame with ``sample``, ``step`` (and the time column with ``start``, the id column
+        for panel models), then the features in original units and order, under the user's
+        column names (of any type); or the array. ``(result, z)`` with
         ``return_latents``. Steps are ``n_past`` long, or ``n_future`` for conditional models.
 
     Examples
@@ -257,8 +276,10 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
     """
     model._check_fitted()
     _check_method(method)
+    check_layout(layout)
     noise_scale = _check_noise_scale(noise_scale)
     batch_size = _check_batch_size(batch_size)
+    times = None if start is None else _window_times(model, start)
     precision = _check_precision(precision)
     uses_real = SAMPLERS[method].uses_real_windows
     if context is not None and not model.n_future:
@@ -319,7 +340,7 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
     decoder_context = _join(chosen_contexts, window_conditions)
     windows = _decode(model, z.astype(np.float32), decoder_context, rng,
                       _observation_noise_default(method, observation_noise), batch_size,
-                      finish=model.to_original_units, precision=precision,
+                      finish=model.to_output_units, precision=precision,
                       conditions=window_conditions)
 
     extra = {}
@@ -331,9 +352,28 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
     if window_conditions is not None and not as_array:
         values = model.condition_encoder_.inverse_transform(window_conditions)
         extra.update({c: values[c].to_numpy() for c in values.columns})
-    result = windows if as_array else windows_to_frame(windows, model.columns_,
-                                                       extra=extra or None)
+    result = windows if as_array else model.output_frame(windows, extra=extra or None,
+                                                          layout=layout, times=times)
     return (result, z) if return_latents else result
+
+
+def _window_times(model, start) -> pd.DatetimeIndex:
+    """Timestamps of the steps of a generated window that starts at ``start``."""
+    if model.freq_ is None:
+        raise ValueError("start= dates the windows with the training data's frequency, but this "
+                         "model was fitted on data without regular timestamps; leave start out.")
+    try:
+        first = pd.Timestamp(start)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"start={start!r} is not a timestamp ({err}); pass e.g. "
+                         "'2024-01-01 00:00'.") from None
+    last = next((v for v in model.last_index_ if isinstance(v, pd.Timestamp)), None)
+    zone = None if last is None else last.tz
+    if first.tz is None and zone is not None:
+        first = first.tz_localize(zone)
+    steps = model.n_future or model.n_past
+    return pd.date_range(first, periods=steps, freq=pd.tseries.frequencies.to_offset(
+        model.freq_))
 
 
 def _join(*parts):
@@ -512,12 +552,14 @@ def generate_series(model, length: int, *, method: str = "prior", context=None,
         chunks.append(future)
         pasts = np.concatenate([pasts, future], axis=1)[:, -model.n_past:]
     scaled = np.concatenate(chunks, axis=1)[:, :length]
-    values = model.to_original_units(scaled)
+    values = model.to_output_units(scaled)
 
     frames = []
     for series_values, series_last, series_id in zip(values, last, ids, strict=True):
-        frame = pd.DataFrame(series_values, columns=model.columns_,
+        frame = pd.DataFrame(series_values, columns=pd.Index(model.columns_, tupleize_cols=False),
                              index=_future_index(model, series_last, length))
+        if model.enforce_types:
+            frame = model.output_schema.cast(frame)
         if model.id_col_ is not None and series_id is not None:
             frame.insert(0, model.id_col_, series_id)
         if condition is not None:

@@ -119,6 +119,13 @@ def _decode(model, z: np.ndarray, contexts: np.ndarray | None, rng: np.random.Ge
     return out
 
 
+def _check_latents(z: np.ndarray) -> None:
+    """Refuse latent draws the float32 decoder cannot represent (a huge ``noise_scale``)."""
+    if not (np.isfinite(z).all() and np.abs(z).max(initial=0.0) < np.finfo(np.float32).max):
+        raise ValueError("Generation produced non-finite values: the latent draws overflowed "
+                         "(noise_scale too large?). Use a smaller noise_scale.")
+
+
 def _check_finite(result: np.ndarray, z: torch.Tensor) -> None:
     """Refuse a batch with NaN or infinite values instead of returning it."""
     if np.isfinite(result).all():
@@ -322,6 +329,7 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
 
     z, source = _draw_latents(model, method, noise_scale, latents, n, rng, wanted,
                               pool_conditions)
+    _check_latents(z)
     chosen_contexts = None
     if model.n_future:
         if context is not None:
@@ -546,7 +554,9 @@ def generate_series(model, length: int, *, method: str = "prior", context=None,
 
     chunks = []
     for _ in range(math.ceil(length / model.n_future)):
-        z = sampler.sample(len(pasts), rng).z.astype(np.float32)
+        z = sampler.sample(len(pasts), rng).z
+        _check_latents(z)
+        z = z.astype(np.float32)
         future = _decode(model, z, _join(_context_vectors(model, pasts), condition), rng, noisy,
                          conditions=condition)
         chunks.append(future)

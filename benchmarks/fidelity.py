@@ -13,6 +13,18 @@ split; ``tsvae.evaluation.feature_classifier``), are mean ± std over ``--seeds`
 seeds; marginal (KS), ACF and correlation figures come from
 ``tsvae.evaluate``. Results go to ``benchmarks/results/fidelity.csv`` and a markdown table.
 
+The detectability profile (``tsvae.evaluation.profile``; skip it with ``--no-profile``), per
+data set and generator: the GRU score paired over ``--gru-seeds`` metric seeds (mean and 95%
+interval), the feature classifier and MiniRocket under the detection split rule (real windows in
+interleaved time blocks with a gap of one window, synthetic at random; 95% intervals over
+``--detect-seeds``), MiniRocket's learning curve (50, 200 and 1,500 labelled windows a class),
+"tie" / "below" / "above" against the VAR(2) with fresh starts, the real-vs-real floor, the
+decoded reconstructions of real windows (``noisy_posterior`` at ``noise_scale=0``: if they are
+detected no sampler can pass) and what gives each generator away (the feature classifier's
+most important window summaries). Up to ``--profile-windows`` real windows (time-ordered) and
+as many of each generator's. Results: ``benchmarks/results/fidelity_profile.csv`` and a
+section of the markdown.
+
 Run: ``make bench-fidelity`` (full) or ``python benchmarks/fidelity.py --quick`` (smoke run).
 """
 
@@ -36,6 +48,7 @@ from tsvae.data.windows import sliding_windows  # noqa: E402
 from tsvae.evaluation.feature_classifier import feature_discriminative_score  # noqa: E402
 from tsvae.evaluation.inputs import subsample  # noqa: E402
 from tsvae.evaluation.ml_scores import discriminative_score, predictive_mae  # noqa: E402
+from tsvae.evaluation.profile import FLOOR_LABEL, detectability_profile  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PUBLISHED = {  # ../shared/data/README.md
@@ -92,6 +105,8 @@ def window_scaler(name: str, real: np.ndarray):
 
 METHODS = ("prior", "aggregate", "posterior", "noisy_posterior")
 FRESH = ("prior", "aggregate")
+RECONSTRUCTION = "reconstruction (noise_scale=0)"
+PROFILE_REFERENCE = "VAR(2), fresh starts"
 
 
 def fit_and_generate(name, data, n, architecture, args):
@@ -114,6 +129,9 @@ def fit_and_generate(name, data, n, architecture, args):
         windows[method] = model.generate(n, method=method, noise_scale=NOISE_SCALE,
                                          random_state=1, as_array=True)
         speed[f"generate_{method}_windows_per_s"] = n / (time.perf_counter() - start)
+    if not args.no_profile:  # the decoder's own accuracy, for the profile only
+        windows[RECONSTRUCTION] = model.generate(n, method="noisy_posterior", noise_scale=0.0,
+                                                 random_state=1, as_array=True)
     return windows, speed
 
 
@@ -122,7 +140,7 @@ def run_dataset(name, args, seeds):
     real = real_windows(data)
     scale = window_scaler(name, real)
 
-    rows, speed, candidates = [], [], {}
+    rows, speed, candidates, reconstructions = [], [], {}, {}
     if not args.only_baselines:
         for architecture in args.architectures:
             windows, timing = fit_and_generate(name, data, len(real), architecture, args)
@@ -131,7 +149,10 @@ def run_dataset(name, args, seeds):
             if json.loads(args.params):
                 prefix += f" {args.params}"
             for method, synth in windows.items():
-                if architecture == "lstm" or method in FRESH:
+                if method == RECONSTRUCTION:
+                    if architecture == "lstm":
+                        reconstructions[f"{prefix} {method}"] = synth
+                elif architecture == "lstm" or method in FRESH:
                     candidates[f"{prefix} {method}"] = synth
     if not args.skip_baselines:
         candidates["VAR(2), real starts"] = VARBaseline(2, start="real").fit(data).generate(
@@ -172,7 +193,69 @@ def run_dataset(name, args, seeds):
             "checks_eval_s": eval_s,
         })
         print(json.dumps(rows[-1]), flush=True)
-    return rows, speed
+    profile = pd.DataFrame()
+    if not args.no_profile:
+        profile = profile_dataset(name, real, scale, {**candidates, **reconstructions}, args)
+    return rows, speed, profile
+
+
+def profile_dataset(name, real, scale, candidates, args) -> pd.DataFrame:
+    """The detectability profile of every candidate on one data set (time-ordered real
+    windows, min-max scaled as the protocol; as many windows a candidate)."""
+    rng = np.random.default_rng(0)
+    real_s = scale(subsample(real, args.profile_windows, rng))
+    scaled = {label: scale(subsample(w, args.profile_windows, rng))
+              for label, w in candidates.items()}
+    columns = (None if name == "sines"
+               else [str(c) for c in load(name).columns])
+    start = time.perf_counter()
+    table = detectability_profile(
+        real_s, scaled, columns=columns, seeds=tuple(range(args.detect_seeds)),
+        gru_seeds=tuple(range(args.gru_seeds)), gru_iterations=args.disc_iters,
+        curve=(50, 200, 1_500),
+        reference=PROFILE_REFERENCE if PROFILE_REFERENCE in scaled else None)
+    table.insert(0, "dataset", name)
+    print(f"profile {name}: {time.perf_counter() - start:.0f} s", flush=True)
+    print(table.to_string(), flush=True)
+    return table
+
+
+def _interval(r, score: str) -> str:
+    return f"{r[f'{score}_mean']:.3f} [{r[f'{score}_low']:.3f}, {r[f'{score}_high']:.3f}]"
+
+
+def profile_markdown(profile: pd.DataFrame, args) -> list[str]:
+    """One table per data set: each score with its 95% interval and how it compares with the
+    VAR(2) ("below", "above", or "tie" where the intervals overlap), the learning curve and
+    the give-aways."""
+    if profile.empty:
+        return []
+    lines = ["", f"Detectability profile (|balanced accuracy - 0.5|, 0 = indistinguishable, "
+             f"0.5 = always told apart; mean [95% interval]; GRU over {args.gru_seeds} paired "
+             f"metric seeds, feature classifier and MiniRocket over {args.detect_seeds} splits; "
+             f"up to {args.profile_windows} windows a side; vs VAR: compared with "
+             f"'{PROFILE_REFERENCE}')"]
+    curve = [c for c in ("minirocket_50", "minirocket_200", "minirocket_1500")
+             if c in profile.columns]
+    vs = {s: f"vs_{PROFILE_REFERENCE}_{s}" for s in ("gru", "feature", "minirocket")}
+    for name, table in profile.groupby("dataset", sort=False):
+        lines += ["", f"**{name}**", "",
+                  "| generator | GRU | vs VAR | feature classifier | vs VAR | MiniRocket | "
+                  "vs VAR | " + " | ".join(f"MiniRocket @{c.split('_')[1]}" for c in curve)
+                  + " | what gives it away |",
+                  "|---|" + "---|" * (7 + len(curve))]
+        for _, r in table.iterrows():
+            cells = [r["generator"]]
+            for score in ("gru", "feature", "minirocket"):
+                cells.append(_interval(r, score))
+                value = r.get(vs[score], "")
+                cells.append("" if not isinstance(value, str) else value)
+            cells += [f"{r[c]:.3f}" if pd.notna(r.get(c)) else "–" for c in curve]
+            give = r.get("giveaways", "")
+            cells.append(give if isinstance(give, str) and r["generator"] != FLOOR_LABEL
+                         else "")
+            lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def _score_rows(results: pd.DataFrame, score: str) -> list[str]:
@@ -188,7 +271,8 @@ def _score_rows(results: pd.DataFrame, score: str) -> list[str]:
     return lines
 
 
-def markdown(results: pd.DataFrame, speed: pd.DataFrame, args) -> str:
+def markdown(results: pd.DataFrame, speed: pd.DataFrame, args,
+             profile: pd.DataFrame | None = None) -> str:
     lines = [f"Discriminative score (lower is better; mean ± std over {args.seeds} metric seeds), "
              f"tsvae defaults trained at most {args.max_time:.0f} s on this CPU. "
              f"`noisy_posterior` uses noise_scale={NOISE_SCALE}.", "",
@@ -213,6 +297,7 @@ def markdown(results: pd.DataFrame, speed: pd.DataFrame, args) -> str:
     for r in results.itertuples():
         lines.append(f"| {r.dataset} | {r.generator} | {r.ks_mean:.3f} | {r.acf_gap_mean:.3f} |"
                      f" {r.corr_gap:.3f} |")
+    lines += profile_markdown(profile if profile is not None else pd.DataFrame(), args)
     if speed.empty:
         return "\n".join(lines)
     lines += ["", "Speed (CPU, this run)", "", "| " + " | ".join(speed.columns) + " |",
@@ -247,23 +332,36 @@ def main() -> None:
                         help="tsvae rows only (no VAR, no real floor)")
     parser.add_argument("--only-baselines", action="store_true",
                         help="skip tsvae: VAR baselines and the real floor only")
+    parser.add_argument("--no-profile", action="store_true",
+                        help="skip the detectability profile")
+    parser.add_argument("--gru-seeds", type=int, default=10,
+                        help="paired metric seeds of the GRU score in the profile")
+    parser.add_argument("--detect-seeds", type=int, default=3,
+                        help="splits of the feature classifier and MiniRocket in the profile")
+    parser.add_argument("--profile-windows", type=int, default=3_000,
+                        help="most real windows (and windows a generator) in the profile")
     args = parser.parse_args()
     if args.quick:
         args.max_time, args.seeds, args.disc_iters, args.pred_iters = 20.0, 1, 100, 100
         args.max_windows = 2000
+        args.detect_seeds = 2
     quiet_lightning()
     seeds = list(range(args.seeds))
-    rows, speeds = [], []
+    rows, speeds, profiles = [], [], []
     for name in args.datasets:
-        r, s = run_dataset(name, args, seeds)
+        r, s, p = run_dataset(name, args, seeds)
         rows += r
         speeds += s
+        profiles.append(p)
     results, speed = pd.DataFrame(rows), pd.DataFrame(speeds)
+    profile = pd.concat(profiles, ignore_index=True)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     results.to_csv(output, index=False)
     speed.to_csv(output.with_name(output.stem + "_speed.csv"), index=False)
-    table = markdown(results, speed, args)
+    if not profile.empty:
+        profile.to_csv(output.with_name(output.stem + "_profile.csv"), index=False)
+    table = markdown(results, speed, args, profile)
     output.with_suffix(".md").write_text(table + "\n", encoding="utf-8")
     print(table)
 

@@ -4,8 +4,11 @@ import pytest
 import tsvae
 from tsvae.baselines import VARBaseline
 from tsvae.data.windows import sliding_windows
-from tsvae.evaluation.evaluate import _select
-from tsvae.evaluation.feature_classifier import feature_discriminative_score, window_features
+from tsvae.evaluation.feature_classifier import (
+    feature_discriminative_score,
+    feature_giveaways,
+    window_features,
+)
 
 
 def _ar1(rng, n, steps, features, phi=0.9):
@@ -19,8 +22,9 @@ def _ar1(rng, n, steps, features, phi=0.9):
 def test_fresh_draws_of_the_same_process_pass_and_the_split_does_not_reward_memory():
     rng = np.random.default_rng(0)
     # Real: overlapping stride-1 windows of one long path. Synthetic: independent windows of
-    # the same AR(1). They are alike, so the score must be near 0; a random split of the
-    # real windows lets the classifier recognise the neighbours of each test window instead.
+    # the same AR(1). They are alike, so the score must be near 0 under the block split; a
+    # random split of the real windows lets the classifier recognise the neighbours of each
+    # test window instead.
     real = np.ascontiguousarray(sliding_windows(_ar1(rng, 1, 5000, 3)[0], 24))
     fresh = _ar1(rng, len(real), 24, 3)
     assert feature_discriminative_score(real, fresh) < 0.05
@@ -50,22 +54,27 @@ def test_window_features_shape_and_wide_data():
     assert window_features(np.zeros((4, 24, 30))).shape == (4, 8 * 30)
 
 
-def test_opt_in_check_runs_only_when_named():
+def test_the_check_runs_in_evaluate_and_passes_independent_sines():
     real = tsvae.datasets.make_sines(600, random_state=0)
     other = tsvae.datasets.make_sines(600, random_state=1)
-    for selection in (None, ["ml"]):  # the default set and its group leave it out
-        assert "feature_discriminative" not in {c.name for c in _select(selection)}
     named = tsvae.evaluate(real, other, checks=["feature_discriminative"],
                            plots_in_report=False)
     assert named.table["check"].tolist() == ["feature_discriminative"]
     assert named.passed
 
 
-@pytest.mark.parametrize(("kwargs", "n", "match"), [
-    ({"test_fraction": 1.5}, 100, "test_fraction"),
-    ({}, 2, "Too few windows"),
-])
-def test_bad_input(kwargs, n, match):
-    windows = np.zeros((n, 12, 2))
-    with pytest.raises(ValueError, match=match):
-        feature_discriminative_score(windows, windows, **kwargs)
+def test_giveaways_name_the_summary_that_differs():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(600, 12, 2))
+    jumpy = real[rng.permutation(600)].copy()
+    jumpy[:, 5, 1] += 8.0  # one large jump in feature "b"
+    top = feature_giveaways(real, jumpy, ["a", "b"], top=2)
+    assert top.loc[0, "summary"] in {"largest |step| (b)", "step std (b)",
+                                     "mean |2nd difference| (b)"}
+    assert list(top.columns) == ["summary", "importance", "real_mean", "synthetic_mean"]
+
+
+def test_bad_input():
+    windows = np.zeros((2, 12, 2))
+    with pytest.raises(ValueError, match="Too few"):
+        feature_discriminative_score(windows, windows)

@@ -12,6 +12,7 @@ from tsvae.evaluation.base import ROW_COLUMNS
 from tsvae.evaluation.feature_classifier import FeatureDiscriminative
 from tsvae.evaluation.inputs import EvalOptions, prepare, subsample
 from tsvae.evaluation.marginal import KolmogorovSmirnov, Moments, Wasserstein
+from tsvae.evaluation.minirocket import MiniRocket
 from tsvae.evaluation.ml_scores import MMD, Discriminative, Predictive
 from tsvae.evaluation.multivariate import CorrelationDistance
 from tsvae.evaluation.privacy import DistanceToClosestRecord
@@ -33,14 +34,14 @@ CHECKS = {check.name: check for check in (
     KolmogorovSmirnov(), Wasserstein(), Moments(),
     Autocorrelation(), PartialAutocorrelation(), LjungBox(), ADF(), KPSS(), Spectral(),
     CorrelationDistance(),
-    Discriminative(), Predictive(), MMD(), FeatureDiscriminative(),
+    Discriminative(), Predictive(), MMD(),
+    FeatureDiscriminative(), MiniRocket(),
     DistanceToClosestRecord(),
     BoundaryAdherence(), DiscreteAdherence(),
 )}
 GROUPS = sorted({check.group for check in CHECKS.values()})
-#: Run only when named: stricter than the published protocol, it fails most generators
-#: (a VAR(2) and tsvae alike on ETTh1), so it would turn every default verdict into a fail.
-OPT_IN = ("feature_discriminative",)
+#: Checks run only when named (none at present).
+OPT_IN: tuple[str, ...] = ()
 
 
 def _select(checks) -> list:
@@ -64,7 +65,8 @@ def _select(checks) -> list:
 def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout=None,
              fast: bool = False, discriminative_iterations: int = 2_000,
              predictive_iterations: int = 5_000, plots_in_report: bool = True, model=None,
-             random_state: int | None = 0, progress: bool = False, by=None):
+             random_state: int | None = 0, progress: bool = False, by=None,
+             baseline: str | None = None):
     """Compare synthetic with real data using the bundled statistical checks.
 
     Parameters
@@ -78,9 +80,9 @@ def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout
         Window length for series frames (default: the length of the real windows).
     checks : list of str, optional
         Check names or groups (``marginal``, ``temporal``, ``multivariate``, ``ml``,
-        ``privacy``, ``validity``); default all but ``feature_discriminative`` (a gradient-boosted
-        classifier on window summaries, much stricter than the protocol's GRU: name it to
-        run it). See ``tsvae.evaluation.CHECKS`` for descriptions.
+        ``detection``, ``privacy``, ``validity``); default all. See
+        ``tsvae.evaluation.CHECKS`` for descriptions and ``docs/evaluation.md`` for the
+        detection checks' split rule.
     holdout : DataFrame or array, optional
         Real data not used for training, for the privacy check and the real figure of the
         validity checks.
@@ -100,6 +102,10 @@ def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout
         Condition column(s) in both frames: run the checks separately per condition value
         and measure condition fidelity (see :mod:`tsvae.evaluation.conditional`). Real series
         windows take their last row's value; generated windows carry theirs.
+    baseline : {"var"}, optional
+        Also score a baseline generator fitted here on the real data (a VAR(2)) with the
+        detection checks; its scores go to ``report.meta["detection"]`` beside the
+        synthetic data's and the real-vs-real floor (no effect on the verdict).
 
     Returns
     -------
@@ -133,6 +139,15 @@ def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout
     options = EvalOptions(fast=fast, discriminative_iterations=discriminative_iterations,
                           predictive_iterations=predictive_iterations,
                           rng=np.random.default_rng(seed), seed=seed)
+    if baseline is not None:
+        from tsvae.evaluation.detection import BASELINES, baseline_windows
+
+        if baseline not in BASELINES:
+            raise ValueError(f"baseline={baseline!r} is not known; use one of {list(BASELINES)} "
+                             "or None.")
+        if any(c.group == "detection" for c in selected):
+            options.baseline = baseline_windows(baseline, real, data, seed)
+            options.baseline_name = baseline
     from tqdm.auto import tqdm
 
     rows = []
@@ -153,6 +168,8 @@ def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout
     meta = {"real_windows": len(data.real), "synthetic_windows": len(data.synthetic),
             "steps": data.real.shape[1], "features": data.real.shape[2], "fast": fast,
             "random_state": random_state}
+    if options.details:
+        meta["detection"] = options.details
     return EvaluationReport(table, described, figures=figures, latent=latent, meta=meta)
 
 

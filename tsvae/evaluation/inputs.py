@@ -33,6 +33,11 @@ class EvalOptions:
     predictive_iterations: int = 5_000
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
     seed: int = 0
+    #: scaled windows of a baseline generator (``evaluate(..., baseline="var")``) and its name
+    baseline: np.ndarray | None = None
+    baseline_name: str = ""
+    #: filled by the detection checks: name -> score, interval, floor, baseline
+    details: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.fast:

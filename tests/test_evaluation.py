@@ -152,6 +152,8 @@ def test_compare_methods_side_by_side(fitted_model, energy_small):
                                    plots_in_report=False)
     assert list(result.table.columns) == ["prior", "posterior", "noisy_posterior", "aggregate"]
     assert {"discriminative", "verdict", "dcr_close_share"} <= set(result.table.index)
+    # One observation-model switch for every method, stated in the table.
+    assert result.table.loc["observation_noise"].tolist() == [True] * 4
     assert "prior_hole_score" in result.diagnostics.summary
     assert "| figure |" in result.to_markdown()
 

@@ -469,7 +469,7 @@ class TimeSeriesVAE(BaseEstimator):
             decoded = self.vae_.decode(mu, past, condition).numpy()
         return self._to_output(decoded, as_array)
 
-    def generate(self, n: int | None = None, method: str = "prior", *, noise_scale: float = 1.0,
+    def generate(self, n: int | None = None, method: str = "aggregate", *, noise_scale: float = 1.0,
                  x=None, context=None, random_state=None, as_array: bool = False,
                  return_latents: bool = False, observation_noise: bool | None = None,
                  batch_size: int | None = None, precision: str = "32", conditions=None):
@@ -483,7 +483,7 @@ class TimeSeriesVAE(BaseEstimator):
                                  batch_size=DECODE_BATCH if batch_size is None else batch_size,
                                  precision=precision, conditions=conditions)
 
-    def generate_series(self, length: int, method: str = "prior", *, context=None,
+    def generate_series(self, length: int, method: str = "aggregate", *, context=None,
                         noise_scale: float = 1.0, random_state=None,
                         observation_noise: bool | None = None, conditions=None):
         """Roll a conditional model forward into one long series; see

@@ -18,6 +18,8 @@ class MethodComparison:
     table: pd.DataFrame
     reports: dict
     diagnostics: object
+    #: whether every method drew the observation model (True) or returned decoded means
+    observation_noise: bool = True
 
     def to_markdown(self) -> str:
         head = "| figure | " + " | ".join(self.table.columns) + " |"
@@ -34,7 +36,8 @@ class MethodComparison:
 
 
 def compare_methods(model, real, methods=DEFAULT_METHODS, n: int | None = None, *,
-                    noise_scale: float = 1.5, checks=None, fast: bool = False,
+                    noise_scale: float = 1.5, observation_noise: bool = True,
+                    checks=None, fast: bool = False,
                     random_state: int | None = 0, conditions=None,
                     **evaluate_kwargs) -> MethodComparison:
     """Generate with each method and evaluate each output against ``real``.
@@ -55,6 +58,11 @@ def compare_methods(model, real, methods=DEFAULT_METHODS, n: int | None = None, 
         Windows per method (default: as many as the real data has, at most 10,000).
     noise_scale : float
         Scale of the ``noisy_posterior`` method.
+    observation_noise : bool
+        One switch for every method, so that they are compared like with like: all draw the
+        decoder's observation model (True, as real windows carry noise ``z`` does not
+        explain) or all return decoded means (False). The table states it in its
+        ``observation_noise`` row.
     conditions : dict or DataFrame, optional
         For a model fitted with conditions: what every method generates for (as in
         :meth:`TimeSeriesVAE.generate`); pass ``real`` windows of the same condition. For
@@ -84,10 +92,14 @@ def compare_methods(model, real, methods=DEFAULT_METHODS, n: int | None = None, 
     for method in methods:
         synthetic = model.generate(n, method=method, noise_scale=noise_scale,
                                    random_state=random_state, as_array=True,
-                                   conditions=conditions)
+                                   conditions=conditions,
+                                   observation_noise=bool(observation_noise))
         report = evaluate(real, synthetic, model.n_past, checks=checks, fast=fast,
                           random_state=random_state, **evaluate_kwargs)
+        report.meta.update({"method": method, "observation_noise": bool(observation_noise)})
         reports[method] = report
-        columns[method] = report.key_figures()
+        columns[method] = {**report.key_figures(),
+                           "observation_noise": bool(observation_noise)}
     table = pd.DataFrame(columns)
-    return MethodComparison(table, reports, model.latent_diagnostics())
+    return MethodComparison(table, reports, model.latent_diagnostics(),
+                            bool(observation_noise))

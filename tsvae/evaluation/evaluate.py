@@ -62,7 +62,7 @@ def _select(checks) -> list:
 def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout=None,
              fast: bool = False, discriminative_iterations: int = 2_000,
              predictive_iterations: int = 5_000, plots_in_report: bool = True, model=None,
-             random_state: int | None = 0, progress: bool = False, by=None):
+             random_state: int | None = 0, progress: bool | None = None, by=None):
     """Compare synthetic with real data using the bundled statistical checks.
 
     Parameters
@@ -91,8 +91,9 @@ def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout
         Adds latent diagnostics to the report.
     random_state : int, optional
         Seed of every subsample and classifier.
-    progress : bool
-        Show a progress bar over the checks (the CLI does).
+    progress : bool, optional
+        Show a progress bar over the checks (on stderr). Default: when someone watches (a
+        terminal or a notebook); each check is also logged at INFO level.
     by : str or list of str, optional
         Condition column(s) in both frames: run the checks separately per condition value
         and measure condition fidelity (see :mod:`tsvae.evaluation.conditional`). Real series
@@ -133,9 +134,14 @@ def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout
     from tqdm.auto import tqdm
 
     rows = []
+    if progress is None:
+        from tsvae._quiet import interactive
+
+        progress = interactive()
     bar = tqdm(selected, desc="evaluate", unit="check", disable=not progress, leave=False)
     for check in bar:
         bar.set_postfix_str(check.name)
+        logger.info("running check %s (%s)", check.name, check.group)
         rows.extend(check.run(data, options))
     table = pd.DataFrame(rows, columns=ROW_COLUMNS)
     described = {c.name: {"group": c.group, "description": c.description, "rule": c.rule}

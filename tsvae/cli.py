@@ -190,12 +190,13 @@ def cmd_compare(args) -> int:
     if model.columns_ and set(model.columns_) <= set(real.columns):
         real = real[model.columns_]
     result = compare_methods(model, real, n=args.n, fast=args.fast, random_state=args.seed,
-                             plots_in_report=bool(args.report), progress=not args.no_progress)
+                             plots_in_report=bool(args.report),
+                             observation_noise=not args.means,
+                             progress=None if not args.no_progress else False)
     print(result.to_markdown())
     if args.report:
-        first = next(iter(result.reports.values()))
-        first.latent = result.diagnostics
-        _write_report(first, args)
+        result.to_html(args.report, overwrite=args.overwrite)
+        print(f"report: {args.report}")
     return 0
 
 
@@ -296,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("-n", type=int, help="windows per method (default: as many as real)")
     cmp_.add_argument("--fast", action="store_true", help="smaller samples, quicker")
     cmp_.add_argument("--seed", type=int, default=0)
+    cmp_.add_argument("--means", action="store_true",
+                      help="compare decoded means (default: every method draws the "
+                           "observation model)")
     cmp_.add_argument("--report", help="write an HTML report here")
     cmp_.add_argument("--overwrite", action="store_true")
     cmp_.set_defaults(func=cmd_compare)

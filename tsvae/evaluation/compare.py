@@ -20,6 +20,23 @@ class MethodComparison:
     diagnostics: object
     #: whether every method drew the observation model (True) or returned decoded means
     observation_noise: bool = True
+    #: the latent PCA as a base64 PNG (None without plots)
+    latent_figure: str | None = None
+
+    def to_html(self, path=None, *, overwrite: bool = False) -> str:
+        """One self-contained page: the method-by-figure table, the latent diagnostics with
+        the latent PCA and a section per method; written if ``path`` (atomically; an
+        existing file is refused unless ``overwrite``)."""
+        from tsvae.evaluation.compare_html import render_comparison
+
+        text = render_comparison(self)
+        if path is not None:
+            from pathlib import Path
+
+            from tsvae.io import atomic_write_bytes
+
+            atomic_write_bytes(Path(path), text.encode("utf-8"), overwrite=overwrite)
+        return text
 
     def to_markdown(self) -> str:
         head = "| figure | " + " | ".join(self.table.columns) + " |"
@@ -43,7 +60,8 @@ def compare_methods(model, real, methods=DEFAULT_METHODS, n: int | None = None, 
     """Generate with each method and evaluate each output against ``real``.
 
     The toolkit's answer to "prior or posterior?": one table, one column per method, with
-    the discriminative and predictive scores, marginal/temporal/correlation gaps, MMD, the
+    the detection scores (the feature classifier and the GRU of the TimeGAN protocol: by
+    default every check runs, ``feature_discriminative`` included), the predictive scores, marginal/temporal/correlation gaps, MMD, the
     privacy figure and the verdict; ``diagnostics`` holds the latent diagnostics.
 
     Parameters
@@ -87,6 +105,11 @@ def compare_methods(model, real, methods=DEFAULT_METHODS, n: int | None = None, 
     from tsvae.evaluation.inputs import to_windows
 
     real_windows, _ = to_windows(real, "real", model.n_past, None)
+    if checks is None:
+        # Every default check plus the strongest detector, which tells methods apart best.
+        from tsvae.evaluation.evaluate import GROUPS
+
+        checks = [*GROUPS, "feature_discriminative"]
     n = n if n is not None else min(len(real_windows), 10_000)
     columns, reports = {}, {}
     for method in methods:
@@ -101,5 +124,10 @@ def compare_methods(model, real, methods=DEFAULT_METHODS, n: int | None = None, 
         columns[method] = {**report.key_figures(),
                            "observation_noise": bool(observation_noise)}
     table = pd.DataFrame(columns)
+    figure = None
+    if evaluate_kwargs.get("plots_in_report", True):
+        from tsvae.evaluation import plots
+
+        figure = plots.figure_to_base64(plots.latent_pca(model))
     return MethodComparison(table, reports, model.latent_diagnostics(),
-                            bool(observation_noise))
+                            bool(observation_noise), figure)

@@ -148,7 +148,10 @@ def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout
                  for c in selected}
     figures, latent = {}, None
     if plots_in_report:
-        figures = _figures(data, options, tsne=not fast)
+        from tsvae.evaluation.scores import worst_features
+
+        figures = _figures(data, options, tsne=not fast,
+                           features=worst_features(table, data.columns))
     if model is not None:
         latent = model.latent_diagnostics()
         if plots_in_report:
@@ -156,17 +159,22 @@ def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout
     meta = {"real_windows": len(data.real), "synthetic_windows": len(data.synthetic),
             "steps": data.real.shape[1], "features": data.real.shape[2], "fast": fast,
             "random_state": random_state}
+    from tsvae.evaluation.provenance import provenance
+
+    meta.update(provenance(synthetic, model))
     return EvaluationReport(table, described, figures=figures, latent=latent, meta=meta)
 
 
-def _figures(data, options, *, tsne: bool) -> dict:
+def _figures(data, options, *, tsne: bool, features=None) -> dict:
     rng = np.random.default_rng(options.seed)
     real = subsample(data.real, 2_000, rng)
     synth = subsample(data.synthetic, 2_000, rng)
     makers = {
-        "overlays": lambda: plots.sample_overlays(real, synth, data.columns, rng),
-        "distributions": lambda: plots.distributions(real, synth, data.columns),
-        "acf": lambda: plots.acf_plots(real, synth, data.columns),
+        "overlays": lambda: plots.sample_overlays(real, synth, data.columns, rng,
+                                                  features=features),
+        "distributions": lambda: plots.distributions(real, synth, data.columns,
+                                                     features=features),
+        "acf": lambda: plots.acf_plots(real, synth, data.columns, features=features),
         "embeddings": lambda: plots.embeddings(data.scale(real), data.scale(synth), rng,
                                                tsne=tsne),
         "correlations": lambda: plots.correlation_heatmaps(real, synth, data.columns),

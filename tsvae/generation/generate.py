@@ -361,6 +361,11 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "agg
         extra.update({c: values[c].to_numpy() for c in values.columns})
     result = windows if as_array else windows_to_frame(windows, model.columns_,
                                                        extra=extra or None)
+    if not as_array:
+        result.attrs["tsvae"] = {"method": method, "observation_noise": bool(
+            _observation_noise_default(method, observation_noise))}
+        if method == "noisy_posterior":
+            result.attrs["tsvae"]["noise_scale"] = noise_scale
     return (result, z) if return_latents else result
 
 

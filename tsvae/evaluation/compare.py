@@ -61,8 +61,9 @@ def compare_methods(model, real, methods=DEFAULT_METHODS, n: int | None = None, 
 
     The toolkit's answer to "prior or posterior?": one table, one column per method, with
     the detection scores (the feature classifier and the GRU of the TimeGAN protocol: by
-    default every check runs, ``feature_discriminative`` included), the predictive scores, marginal/temporal/correlation gaps, MMD, the
-    privacy figure and the verdict; ``diagnostics`` holds the latent diagnostics.
+    default every check runs, ``feature_discriminative`` included), the predictive scores,
+    marginal/temporal/correlation gaps, MMD, the privacy figure and the verdict;
+    ``diagnostics`` holds the latent diagnostics.
 
     Parameters
     ----------

@@ -87,7 +87,8 @@ def _method_section(method: str, report) -> str:
     return (f'<section id="method-{html.escape(method)}" class="method">'
             f"<h2>Method: {html.escape(method)}</h2><p>{html.escape(note)}</p>"
             f'<p class="verdict {verdict}">{html.escape(verdict_sentence(report.table))}</p>'
-            f"{score_cards(report)}<h3>Failures, worst first</h3>{_failures(report, 10, more_note=False)}"
+            f"{score_cards(report)}<h3>Failures, worst first</h3>"
+            f"{_failures(report, 10, more_note=False)}"
             f"<details><summary>Figures of {html.escape(method)}</summary>{figures}</details>"
             "</section>")
 

@@ -20,7 +20,7 @@ def provenance(synthetic=None, model=None) -> dict:
     ['created', 'tsvae_version']
     """
     out = {"tsvae_version": __version__,
-           "created": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+           "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}
     recorded = getattr(synthetic, "attrs", {}).get(ATTRS_KEY) if synthetic is not None else None
     if isinstance(recorded, dict):
         out.update(recorded)

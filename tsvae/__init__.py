@@ -13,8 +13,15 @@ Examples
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 from tsvae._version import __version__
+
+if TYPE_CHECKING:  # what type checkers and the API docs see; loaded lazily at run time
+    from tsvae import datasets, diagnostics, evaluation, generation
+    from tsvae.estimator import TimeSeriesVAE
+    from tsvae.evaluation import EvaluationReport, compare_methods, evaluate
+    from tsvae.generation.generate import generate_new_data, generate_series
 
 #: public name -> module that defines it (an attribute) or that it is (a submodule).
 _LAZY = {
@@ -30,7 +37,19 @@ _LAZY = {
     "evaluation": ("tsvae.evaluation", None),
 }
 
-__all__ = ["__version__", *(name for name in _LAZY if name != "evaluation")]
+__all__ = [
+    "EvaluationReport",
+    "TimeSeriesVAE",
+    "compare_methods",
+    "evaluate",
+    "__version__",
+    "datasets",
+    "diagnostics",
+    "evaluation",
+    "generate_new_data",
+    "generate_series",
+    "generation",
+]
 
 
 def __getattr__(name: str):

@@ -83,8 +83,10 @@ def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout
         Real data not used for training, for the privacy check.
     fast : bool
         Smaller samples and classifier budgets (a quick look, about 10x faster).
-    discriminative_iterations, predictive_iterations : int
-        Training steps of the post-hoc classifiers (TimeGAN protocol: 2,000 and 5,000).
+    discriminative_iterations : int
+        Training steps of the post-hoc GRU classifier (TimeGAN protocol: 2,000).
+    predictive_iterations : int
+        Training steps of the post-hoc GRU predictor (TimeGAN protocol: 5,000).
     plots_in_report : bool
         Compute the figures for :meth:`EvaluationReport.to_html`.
     model : TimeSeriesVAE, optional

@@ -99,12 +99,13 @@ def test_report_outputs(energy_windows, tmp_path):
     path = tmp_path / "report.html"
     text = report.to_html(path)
     assert path.read_text() == text
-    for section in ("summary", "checks", "overlays", "distributions", "acf", "embeddings",
-                    "correlations"):
+    for section in ("summary", "failures", "figures", "checks", "provenance"):
         assert f'<section id="{section}">' in text
+    for figure in ("overlays", "distributions", "acf", "embeddings", "correlations"):
+        assert f'<figure id="{figure}">' in text
     assert text.count("data:image/png;base64,") == 5
     assert "http://" not in text and "https://" not in text
-    assert 'id="check-table"' in text and ('class="fail"' in text or 'class="pass"' in text)
+    assert 'class="checks"' in text and ('class="fail"' in text or 'class="pass"' in text)
 
 
 def test_every_check_is_documented():

@@ -146,8 +146,9 @@ def run(dataset: str, *, quick: bool, seeds: int, max_epochs: int, alphas, n_win
         fit_seconds = time.perf_counter() - start
         diag = model.latent_diagnostics()
         latent_rows.append({
-            "dataset": dataset, "alpha": alpha, "beta": 1.0, "epochs": model.n_epochs_ + 1,
-            "fit_seconds": round(fit_seconds, 1),
+            "dataset": dataset, "alpha": alpha, "beta": 1.0, "epochs": model.n_epochs_,
+            "fit_seconds": round(fit_seconds, 1), "max_epochs": max_epochs, "seeds": seeds,
+            "n_windows": n_windows, "gru_iterations": gru_iterations,
             "active_units": diag.summary["active_units"],
             "latent_dim": diag.summary["latent_dim"],
             "total_kl": diag.summary["total_kl"],
@@ -187,8 +188,18 @@ def summary_table(pattern: str = "prior_vs_posterior_*[!t].csv") -> pd.DataFrame
     return frame.groupby(["dataset", "alpha", "method"], sort=False).agg(["mean", "std"])
 
 
+#: The figure's rows: (column, x-axis label, x limits).
+PANELS = (("feature_discriminative", "feature classifier score\n(0 = like real, 0.5 = always "
+           "detected)", (0, 0.5)),
+          ("gru_discriminative", "GRU classifier score (TimeGAN protocol)\n(0 = like real, "
+           "0.5 = always detected)", (0, 0.5)),
+          ("dcr_ratio", "distance to closest training window\n/ same for held-out real "
+           "windows (1 = as new)", None))
+
+
 def plot() -> None:
-    """One figure: feature score (fidelity) against distance ratio (novelty), per method."""
+    """One figure: detector scores (fidelity) and distance to training (novelty), per
+    method, data set and alpha."""
     from matplotlib.figure import Figure
 
     table = summary_table()
@@ -196,33 +207,63 @@ def plot() -> None:
               "posterior": "#9467bd"}
     datasets = list(dict.fromkeys(table.index.get_level_values("dataset")))
     alphas = sorted(set(table.index.get_level_values("alpha")))
-    fig = Figure(figsize=(4.2 * len(alphas), 3.0 + 0.35 * len(datasets)), dpi=150)
-    axes = fig.subplots(1, len(alphas), sharey=True, squeeze=False)[0]
+    fig = Figure(figsize=(4.2 * len(alphas), len(PANELS) * (1.6 + 0.45 * len(datasets))),
+                 dpi=130, layout="constrained")
+    grid = fig.subplots(len(PANELS), len(alphas), sharey=True, squeeze=False)
     width = 0.8 / len(METHODS)
-    for ax, alpha in zip(axes, alphas, strict=True):
-        for m, method in enumerate(METHODS):
-            means, stds = [], []
-            for dataset in datasets:
-                key = (dataset, alpha, method)
-                means.append(table.loc[key, ("feature_discriminative", "mean")]
-                             if key in table.index else np.nan)
-                stds.append(table.loc[key, ("feature_discriminative", "std")]
-                            if key in table.index else np.nan)
-            ax.barh(np.arange(len(datasets)) + (m - 1.5) * width, means, width, xerr=stds,
-                    color=colors[method], label=method, capsize=2)
-        ax.set_yticks(np.arange(len(datasets)), datasets)
-        ax.invert_yaxis()
-        ax.set_xlim(0, 0.5)
-        ax.set_xlabel("feature classifier score\n(0 = like real, 0.5 = always detected)")
-        ax.set_title(f"alpha = {alpha:g} (beta = 1)")
-        ax.grid(axis="x", alpha=0.3)
-    axes[0].legend(loc="lower right", fontsize=8, title="method", title_fontsize=8)
-    fig.suptitle("How well a detector tells each method's windows from real ones "
-                 "(lower is better; bars: mean and std over seeds)", fontsize=10)
-    fig.tight_layout()
+    for row, (column, label, limits) in enumerate(PANELS):
+        for ax, alpha in zip(grid[row], alphas, strict=True):
+            for m, method in enumerate(METHODS):
+                means, stds = [], []
+                for dataset in datasets:
+                    key = (dataset, alpha, method)
+                    present = key in table.index
+                    means.append(table.loc[key, (column, "mean")] if present else np.nan)
+                    stds.append(table.loc[key, (column, "std")] if present else np.nan)
+                ax.barh(np.arange(len(datasets)) + (m - 1.5) * width, means, width, xerr=stds,
+                        color=colors[method], label=method, capsize=2,
+                        error_kw={"elinewidth": 0.8})
+            ax.set_yticks(np.arange(len(datasets)), datasets)
+            ax.invert_yaxis()
+            if limits:
+                ax.set_xlim(*limits)
+            else:
+                ax.axvline(1.0, color="black", lw=0.8, ls=":")
+            ax.set_xlabel(label, fontsize=8)
+            ax.tick_params(labelsize=8)
+            ax.grid(axis="x", alpha=0.3)
+            if row == 0:
+                ax.set_title(f"alpha = {alpha:g} (beta = 1)", fontsize=10)
+    handles, labels = grid[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside upper center", ncols=len(METHODS), fontsize=9)
     FIGURE.parent.mkdir(exist_ok=True)
     fig.savefig(FIGURE)
     print(f"wrote {FIGURE}")
+
+
+def markdown() -> str:
+    """Tables of every results file: figures per method (mean ± std over seeds) and the
+    latent diagnostics per model; written to ``results/prior_vs_posterior.md``."""
+    table = summary_table()
+    columns = ("feature_discriminative", "gru_discriminative", "spread_ratio", "dcr_ratio",
+               "close_share")
+    lines = ["| data | alpha | method | feature classifier | GRU | spread ratio | distance ratio"
+             " | close share |", "|---|---|---|---|---|---|---|---|"]
+    for (dataset, alpha, method), row in table.iterrows():
+        cells = [f"{row[(c, 'mean')]:.3f} ± {row[(c, 'std')]:.3f}" for c in columns]
+        lines.append(f"| {dataset} | {alpha:g} | {method} | " + " | ".join(cells) + " |")
+    latent = pd.concat([pd.read_csv(p) for p in sorted(RESULTS.glob("prior_vs_posterior_*"
+                                                                      "_latent.csv"))
+                        if "_quick" not in p.stem])
+    lines += ["", "| data | alpha | active units | total KL | KL per dimension | prior-hole score"
+              " | epochs | fit (s) |", "|---|---|---|---|---|---|---|---|"]
+    for row in latent.itertuples():
+        lines.append(f"| {row.dataset} | {row.alpha:g} | {row.active_units}/{row.latent_dim} | "
+                     f"{row.total_kl:.2f} | {row.kl_per_dim} | {row.prior_hole_score:.2f} | "
+                     f"{row.epochs} | {row.fit_seconds:.0f} |")
+    text = "\n".join(lines) + "\n"
+    (RESULTS / "prior_vs_posterior.md").write_text(text)
+    return text
 
 
 def main() -> None:
@@ -232,16 +273,19 @@ def main() -> None:
     parser.add_argument("--alphas", type=float, nargs="+", default=[1.0, 20.0, 300.0])
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--max-epochs", type=int, default=None)
-    parser.add_argument("--plot", action="store_true", help="draw the figure from the results")
+    parser.add_argument("--gru-iterations", type=int, default=None)
+    parser.add_argument("--plot", action="store_true",
+                        help="draw the figure and write the markdown tables from the results")
     args = parser.parse_args()
     if args.dataset:
         run(args.dataset, quick=args.quick,
             seeds=args.seeds or (2 if args.quick else 3),
             max_epochs=args.max_epochs or (2 if args.quick else 15),
             alphas=args.alphas, n_windows=300 if args.quick else 1_000,
-            gru_iterations=200 if args.quick else 1_000)
+            gru_iterations=args.gru_iterations or (200 if args.quick else 1_000))
     if args.plot:
         plot()
+        print(markdown())
     if not (args.dataset or args.plot):
         parser.error("pass --dataset NAME and/or --plot")
 

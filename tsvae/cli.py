@@ -210,7 +210,8 @@ def cmd_demo(args) -> int:
     print(f"trained {result.model.n_epochs_} epoch(s) in {result.fit_seconds:.0f} s")
     for path in result.files:
         print(f"wrote {path}")
-    print("\nReal vs synthetic windows: per-feature mean, std and lag-1 autocorrelation")
+    print("\nReal vs synthetic windows (every method draws the observation model, like with "
+          "like): per-feature mean, std and lag-1 autocorrelation")
     import pandas as pd
 
     with pd.option_context("display.width", 200, "display.max_columns", 20,

@@ -29,5 +29,5 @@ def provenance(synthetic=None, model=None) -> dict:
         params.pop("trainer_kwargs", None)
         out["model_parameters"] = params
         if hasattr(model, "n_epochs_"):
-            out["trained_epochs"] = int(model.n_epochs_) + 1
+            out["trained_epochs"] = int(model.n_epochs_)
     return out

@@ -185,8 +185,11 @@ def plot_latent_pca(model, *, n_prior: int = 1_000, random_state: int | None = 0
         prior2 = np.column_stack([prior2, np.zeros(len(prior2))])
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 5))
-    ax.scatter(ref2[:, 0], ref2[:, 1], s=4, alpha=0.4, label="training latents q(z|x)")
-    ax.scatter(prior2[:, 0], prior2[:, 1], s=4, alpha=0.4, label="prior draws N(0, I)")
+    # Grey and orange: blue and red mean real and synthetic data in every tsvae figure.
+    ax.scatter(ref2[:, 0], ref2[:, 1], s=4, alpha=0.4, color="#555555",
+               label="training latents q(z|x)")
+    ax.scatter(prior2[:, 0], prior2[:, 1], s=4, alpha=0.4, color="#ff7f0e",
+               label="prior draws N(0, I)")
     ax.set_xlabel("PC 1")
     ax.set_ylabel("PC 2")
     ax.set_title("Latent space (PCA of training latents)")

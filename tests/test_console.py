@@ -56,3 +56,20 @@ def test_fit_keeps_lightning_chatter_out(energy_small, caplog):
     assert not [w for w in caught if "LeafSpec" in str(w.message)]
     # Nothing outlives the call: the filter is gone from Lightning's logger.
     assert not root.filters
+
+
+def test_evaluate_shows_progress_only_when_watched(monkeypatch, capsys, caplog):
+    import tsvae
+    import tsvae._quiet
+
+    real = tsvae.datasets.make_sines(60, length=12, n_features=2, random_state=0)
+    other = tsvae.datasets.make_sines(60, length=12, n_features=2, random_state=1)
+    monkeypatch.setattr(tsvae._quiet, "interactive", lambda: False)
+    with caplog.at_level(logging.INFO, logger="tsvae.evaluation.evaluate"):
+        tsvae.evaluate(real, other, checks=["ks"], plots_in_report=False)
+    assert "evaluate" not in capsys.readouterr().err
+    assert "running check ks (marginal)" in caplog.text
+    monkeypatch.setattr(tsvae._quiet, "interactive", lambda: True)
+    tsvae.evaluate(real, other, checks=["ks"], plots_in_report=False)
+    captured = capsys.readouterr()
+    assert "evaluate" in captured.err and "evaluate" not in captured.out

@@ -75,12 +75,20 @@ class TimeSeriesVAE(BaseEstimator):
     architecture : {"lstm", "conv"}
         Encoder/decoder family: recurrent (the decoder reads the code and the step's position
         in the window at every step) or TimeVAE-style convolutions.
-    latent_dim, hidden_size, num_layers : int
-        Network sizes.
-    alpha, beta : float
-        Loss ``alpha * reconstruction + beta * KL`` (squared error summed over steps and
-        features). ``alpha=20`` matches a Gaussian decoder with a noise std of about 0.16 on the
-        [0, 1] min-max scale; ``alpha=1`` (std 0.7 of the range) lets the latent code collapse.
+    latent_dim : int
+        Size of the latent code ``z``.
+    hidden_size : int
+        Width of the encoder and decoder layers.
+    num_layers : int
+        Recurrent layers (``lstm``) or convolution blocks (``conv``).
+    alpha : float
+        Weight of the reconstruction in the loss ``alpha * reconstruction + beta * KL``
+        (squared error summed over steps and features). ``alpha=20`` matches a Gaussian
+        decoder with a noise std of about 0.16 on the [0, 1] min-max scale; ``alpha=1`` (std
+        0.7 of the range) lets the latent code collapse; large values (300) push the
+        posteriors away from the prior (see the prior-vs-posterior study in the docs).
+    beta : float
+        Weight of the KL term in the same loss.
     kl_warmup_epochs : int
         Ramp beta linearly from 0 over this many epochs (0: no warm-up).
     scaler : {"minmax", "standard"}
@@ -89,7 +97,12 @@ class TimeSeriesVAE(BaseEstimator):
         Step between training window starts.
     val_fraction : float
         Share of each series' rows (its end) held out for validation and early stopping.
-    batch_size, learning_rate, max_epochs : training settings.
+    batch_size : int
+        Windows per training batch.
+    learning_rate : float
+        Adam's learning rate.
+    max_epochs : int
+        Most training epochs (early stopping may end sooner).
     num_workers : int
         DataLoader worker processes. 0 (the default) gathers each batch in the training
         process: one indexed copy from the shared array, faster than handing batches between
@@ -247,8 +260,10 @@ class TimeSeriesVAE(BaseEstimator):
             features with float32 Parquet columns; see ``benchmarks/large_input_memory.py``).
         columns : list of str, optional
             Feature columns (default: every column but ``time_col``/``id_col``).
-        time_col, id_col : str, optional
-            Timestamp column; series identifier for long/panel frames.
+        time_col : str, optional
+            Timestamp column (default: the frame's index).
+        id_col : str, optional
+            Series identifier for long/panel frames.
         condition_cols : list of str, optional
             Columns that condition the model (a CVAE) instead of being generated: per-series
             static attributes (constant within an ``id_col`` series) or per-row labels; a
@@ -520,7 +535,7 @@ class TimeSeriesVAE(BaseEstimator):
             decoded = self.vae_.decode(mu, past, condition).numpy()
         return self._to_output(decoded, as_array, layout=layout)
 
-    def generate(self, n: int | None = None, method: str = "prior", *, noise_scale: float = 1.0,
+    def generate(self, n: int | None = None, method: str = "aggregate", *, noise_scale: float = 1.0,
                  x=None, context=None, random_state=None, as_array: bool = False,
                  return_latents: bool = False, observation_noise: bool | None = None,
                  batch_size: int | None = None, precision: str = "32", conditions=None,
@@ -536,7 +551,7 @@ class TimeSeriesVAE(BaseEstimator):
                                  precision=precision, conditions=conditions, layout=layout,
                                  start=start)
 
-    def generate_series(self, length: int, method: str = "prior", *, context=None,
+    def generate_series(self, length: int, method: str = "aggregate", *, context=None,
                         noise_scale: float = 1.0, random_state=None,
                         observation_noise: bool | None = None, conditions=None):
         """Roll a conditional model forward into one long series; see

@@ -153,12 +153,35 @@ def _encode(model, windows: np.ndarray, batch_size: int,
     return Latents(np.concatenate(mus), np.concatenate(log_vars))
 
 
+#: The method ``generate`` uses when none is named: the one the prior-vs-posterior study
+#: (``benchmarks/prior_vs_posterior.py``, ``docs/prior-vs-posterior.md``) found closest to
+#: real data among the methods that make fresh samples.
+DEFAULT_METHOD = "aggregate"  # the default of every generate signature
+#: The default of ``observation_noise``, the same for every method: real windows carry what
+#: ``z`` does not explain, so every method draws ``p(x|z)`` like they do (like with like).
+DEFAULT_OBSERVATION_NOISE = True
+
+
 def _observation_noise_default(method: str, observation_noise: bool | None) -> bool:
-    # Fresh samples draw from the observation model p(x|z); posterior methods stay decoded
-    # means around real windows (noise_scale=0 is then exactly the reconstruction).
+    # One rule for every method (``method`` is kept for callers' readability only).
     if observation_noise is None:
-        return not SAMPLERS[method].uses_real_windows
+        return DEFAULT_OBSERVATION_NOISE
     return bool(observation_noise)
+
+
+def _warn_if_prior_hole(model, method: str) -> None:
+    """Log a warning when ``prior`` is asked of a model whose prior is not covered."""
+    if method != "prior":
+        return
+    from tsvae.diagnostics import PRIOR_HOLE_WARNING, cached_prior_hole_score
+
+    score = cached_prior_hole_score(model)
+    if score >= PRIOR_HOLE_WARNING:
+        logger.warning(
+            "method='prior' on a model whose prior-hole score is %.2f (share of N(0, I) draws "
+            "far from every training latent; above %.2f the decoder is asked for codes it "
+            "never saw): expect samples unlike the data. method='aggregate' samples where the "
+            "training latents are.", score, PRIOR_HOLE_WARNING)
 
 
 def _context_vectors(model, past_scaled: np.ndarray) -> np.ndarray:
@@ -194,7 +217,7 @@ def _past_from_context(model, context) -> np.ndarray:
     return model.to_model_features(model.scaler_.transform(past).astype(np.float32))[None]
 
 
-def generate_new_data(model, x=None, *, n: int | None = None, method: str = "prior",
+def generate_new_data(model, x=None, *, n: int | None = None, method: str = "aggregate",
                       noise_scale: float = 1.0, context=None, random_state=None,
                       as_array: bool = False, return_latents: bool = False,
                       observation_noise: bool | None = None, batch_size: int = DECODE_BATCH,
@@ -216,8 +239,11 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
         posterior methods encode. Default: the model's training windows (their saved latents).
     n : int, optional
         Number of windows; default ``len(x)`` when ``x`` is given.
-    method : {"prior", "posterior", "noisy_posterior", "aggregate"}
-        How latents are drawn (see :mod:`tsvae.generation.samplers`).
+    method : {"aggregate", "prior", "posterior", "noisy_posterior"}
+        How latents are drawn (see :mod:`tsvae.generation.samplers`). Default
+        ``"aggregate"``: a mixture fitted to the training latents, the best of the fresh-sample
+        methods in the prior-vs-posterior study. ``"prior"`` logs a warning when the model's
+        prior-hole score is high.
     noise_scale : float
         Posterior noise multiplier of ``noisy_posterior`` (0 = reconstruction).
     context : DataFrame or array, optional
@@ -244,8 +270,9 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
         Sample the decoder's observation model (decoded mean plus a VAR(p) residual process
         fitted on the training windows after training, see
         :mod:`tsvae.generation.observation`) instead of returning the decoded mean.
-        Default: on for ``prior`` and ``aggregate`` (fresh samples
-        of ``p(x)``), off for the posterior methods.
+        Default: on, for every method, because real windows also carry what ``z`` does not
+        explain; ``False`` gives decoded means (with ``noisy_posterior`` and
+        ``noise_scale=0``, exactly the reconstruction).
     batch_size : int
         Windows decoded at a time under ``torch.inference_mode`` (the same seed and batch size
         give the same output).
@@ -284,6 +311,7 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
     model._check_fitted()
     _check_method(method)
     check_layout(layout)
+    _warn_if_prior_hole(model, method)
     noise_scale = _check_noise_scale(noise_scale)
     batch_size = _check_batch_size(batch_size)
     times = None if start is None else _window_times(model, start)
@@ -362,6 +390,11 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
         extra.update({c: values[c].to_numpy() for c in values.columns})
     result = windows if as_array else model.output_frame(windows, extra=extra or None,
                                                           layout=layout, times=times)
+    if not as_array:
+        result.attrs["tsvae"] = {"method": method, "observation_noise": bool(
+            _observation_noise_default(method, observation_noise))}
+        if method == "noisy_posterior":
+            result.attrs["tsvae"]["noise_scale"] = noise_scale
     return (result, z) if return_latents else result
 
 
@@ -488,7 +521,7 @@ def _future_index(model, last, length: int) -> pd.Index:
     return pd.RangeIndex(start, start + length, name=model.index_name_)
 
 
-def generate_series(model, length: int, *, method: str = "prior", context=None,
+def generate_series(model, length: int, *, method: str = "aggregate", context=None,
                     noise_scale: float = 1.0, random_state=None,
                     observation_noise: bool | None = None, conditions=None) -> pd.DataFrame:
     """Roll a conditional model (``n_future > 0``) forward on its own output.
@@ -525,6 +558,7 @@ def generate_series(model, length: int, *, method: str = "prior", context=None,
         f"{n_series} series of {length:,} rows x {model.n_features_} features",
         "ask for a shorter length and continue from the last rows with context=")
     _check_method(method)
+    _warn_if_prior_hole(model, method)
     noise_scale = _check_noise_scale(noise_scale)
     rng = np.random.default_rng(random_state)
 

@@ -163,6 +163,28 @@ def test_bad_parameters_fail_before_any_training(frame, params, message, monkeyp
         tiny_model(**params).fit(frame)
 
 
+def test_max_time_beyond_a_year_is_refused(frame):
+    with pytest.raises(ValueError, match="max_time must be at most"):
+        tiny_model(max_time=1e308).fit(frame)
+
+
+@pytest.mark.parametrize("name", ["enforce_bounds", "enforce_types", "snap_discrete"])
+def test_schema_switches_must_be_booleans(frame, name):
+    with pytest.raises(ValueError, match=f"{name} must be True or False, got 'no'"):
+        tiny_model(**{name: "no"}).fit(frame)
+
+
+def test_cli_boolean_flags_read_false_as_false():
+    from tsvae.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["fit", "d.csv", "-o", "m.tsvae", "--enforce-bounds", "false",
+                              "--snap-discrete", "0", "--enforce-types", "yes"])
+    assert (args.enforce_bounds, args.snap_discrete, args.enforce_types) == (False, False, True)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["fit", "d.csv", "-o", "m.tsvae", "--enforce-bounds", "maybe"])
+
+
 def test_one_training_window_is_refused_up_front(frame, monkeypatch):
     from tsvae import estimator
 
@@ -201,10 +223,41 @@ def test_evaluate_refuses_duplicate_steps():
 
 
 def test_identical_constant_data_passes():
-    constant = np.ones((30, 12, 2))
+    constant = np.ones((100, 12, 2))
     report = tsvae.evaluate(constant, constant.copy(), fast=True, plots_in_report=False)
     failed = report.table[~report.table["passed"]]
     assert failed.empty, failed[["check", "feature"]].to_string()
+    assert {"minirocket", "feature_discriminative"} <= set(report.table["check"])
+
+
+def test_checks_the_data_cannot_support_are_skipped_and_said():
+    real = tsvae.datasets.make_sines(30, length=12, n_features=2, random_state=0)
+    report = tsvae.evaluate(real, real[::-1].copy(), checks=["detection", "marginal"],
+                            plots_in_report=False)
+    assert set(report.meta["skipped"]) == {"minirocket", "feature_discriminative"}
+    assert "Too few real windows (30)" in report.meta["skipped"]["minirocket"]
+    assert "not run: feature_discriminative, minirocket" in repr(report)
+    assert "Not run on this data" in report.to_html()
+    assert set(report.table["group"]) == {"marginal"}
+
+
+@pytest.mark.parametrize("steps", [1, 2])
+def test_one_and_two_step_windows_run_what_they_can(steps):
+    real = tsvae.datasets.make_sines(60, length=12, n_features=2, random_state=0)[:, :steps]
+    other = tsvae.datasets.make_sines(60, length=12, n_features=2, random_state=1)[:, :steps]
+    report = tsvae.evaluate(real, other, fast=True, plots_in_report=False)
+    expected = {"minirocket", "feature_discriminative"} | ({"predictive"} if steps == 1
+                                                           else set())
+    assert set(report.meta["skipped"]) == expected
+    assert not expected & set(report.table["check"])
+
+
+def test_duplicate_steps_with_duplicate_index_labels_are_refused():
+    windows = tsvae.datasets.make_sines(20, length=6, n_features=2, random_state=0)
+    frame = windows_to_frame(windows, ["feature_0", "feature_1"])
+    with pytest.raises(ValueError, match="step 0 of sample 0 more than once"):
+        tsvae.evaluate(windows, pd.concat([frame, frame.iloc[:1]]), checks=["marginal"],
+                       plots_in_report=False)
 
 
 @pytest.mark.parametrize("n_past", [0, -3, 2.5, True])
@@ -217,3 +270,48 @@ def test_evaluate_with_two_step_windows_runs_the_temporal_checks(frame):
     report = tsvae.evaluate(frame, frame, n_past=2, checks=["temporal"], fast=True,
                             plots_in_report=False)
     assert set(report.table["check"]) >= {"kpss", "adf", "acf"}
+
+
+# --------------------------------------------------------------- the output schema at its edges
+def test_integers_at_the_int64_limit_keep_their_sign():
+    t = np.arange(200)
+    data = pd.DataFrame({"top": np.full(200, 2**63 - 1, dtype=np.int64),
+                         "unsigned": np.full(200, 2**64 - 1, dtype=np.uint64),
+                         "near": 2**62 + (t % 3), "x": np.sin(t / 4)})
+    out = tiny_model(max_epochs=1).fit(data).generate(3)
+    assert out["top"].dtype == np.int64 and (out["top"] > 2**62).all()
+    assert out["unsigned"].dtype == np.uint64 and (out["unsigned"] > 2**63).all()
+    assert (out["near"] > 0).all()
+
+
+def test_a_model_with_levels_that_collapse_in_float64_saves_and_loads(tmp_path):
+    t = np.arange(200)
+    data = pd.DataFrame({"big": 2**62 + (t % 3), "x": np.sin(t / 4)})
+    path = tmp_path / "big.tsvae"
+    tiny_model(max_epochs=1).fit(data).save(path)
+    assert tsvae.TimeSeriesVAE.load(path).generate(2)["big"].dtype == np.int64
+
+
+def test_start_names_its_column_without_clashing(frame):
+    dated = frame.rename(columns={frame.columns[0]: "timestamp"})
+    dated.index.name = None
+    out = tiny_model(max_epochs=1).fit(dated).generate(2, start="2025-01-01")
+    assert out.columns.is_unique
+    assert out["timestamp_1"].dtype.kind == "M" and out["timestamp"].dtype.kind in "if"
+
+
+def test_start_must_be_a_timestamp(model):
+    with pytest.raises(ValueError, match="start=5 is not a timestamp"):
+        model.generate(2, start=5)
+
+
+@pytest.mark.parametrize("where", ["index", "time_col"])
+def test_reserved_names_are_refused_for_the_time_index_too(frame, where):
+    data = frame.copy()
+    data.index.name = "sample"
+    kwargs = {}
+    if where == "time_col":
+        data = data.reset_index()
+        kwargs = {"time_col": "sample"}
+    with pytest.raises(ValueError, match="Column 'sample' has a name tsvae reserves"):
+        tiny_model(max_epochs=1).fit(data, **kwargs)

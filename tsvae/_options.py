@@ -2,7 +2,7 @@
 
 ``tsvae --help`` must answer without importing torch, so the CLI cannot read
 ``TimeSeriesVAE.__init__``'s signature (the estimator module imports torch). This table
-repeats the names, types and defaults; ``tests/test_cli_speed.py`` checks it against the
+repeats the names, types and defaults; ``tests/test_console.py`` checks it against the
 signature, so the two cannot drift apart.
 """
 
@@ -41,6 +41,9 @@ ESTIMATOR_OPTIONS = (
     Option("missing", str, "error"),
     Option("aggregate_components", int, None),
     Option("noise_lags", int, 2),
+    Option("enforce_bounds", bool, True),
+    Option("enforce_types", bool, True),
+    Option("snap_discrete", bool, True),
     Option("random_state", int, None),
 )
 #: Parameters of the estimator that are not flags.

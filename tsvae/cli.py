@@ -24,10 +24,22 @@ def _estimator_options():
     return list(ESTIMATOR_OPTIONS)
 
 
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+def _parse_bool(text: str) -> bool:
+    # bool("false") is True: spell the words out.
+    if text.lower() in _TRUE + _FALSE:
+        return text.lower() in _TRUE
+    raise ValueError(text)
+
+
 def _parse_optional(kind):
+    convert = _parse_bool if kind is bool else kind
+
     def parse(text: str):
-        return None if text.lower() == "none" else kind(text)
-    parse.__name__ = kind.__name__
+        return None if text.lower() == "none" else convert(text)
+    parse.__name__ = "true/false" if kind is bool else kind.__name__
     return parse
 
 
@@ -364,7 +376,8 @@ def main(argv=None) -> int:
             if signals.received is not None:
                 return _interrupted(signals)
             raise
-        except (ValueError, TypeError, FileNotFoundError, RuntimeError, OSError) as err:
+        except (ValueError, TypeError, FileNotFoundError, RuntimeError, OSError,
+                OverflowError) as err:
             if args.debug:
                 raise
             # One line, whatever the error (YAML parser messages span several).

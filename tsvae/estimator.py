@@ -489,8 +489,12 @@ class TimeSeriesVAE(BaseEstimator):
                      layout: str = "long", times: pd.Index | None = None) -> pd.DataFrame:
         """Windows already in output units -> the frame users get (dtypes restored)."""
         time_name = self.time_col_ or self.index_name_ or "timestamp"
-        if times is not None and time_name in [*self.columns_, *(extra or {})]:
-            time_name = "timestamp"
+        taken = {*self.columns_, *(extra or {}), "sample", "step"}
+        if times is not None and time_name in taken:
+            # Never a name the frame already has: timestamp, timestamp_1, ...
+            time_name = next(name for name in
+                             ("timestamp", *(f"timestamp_{k}" for k in range(1, len(taken) + 2)))
+                             if name not in taken)
         frame = windows_to_frame(windows, self.columns_, extra=extra, layout=layout,
                                  times=times, time_name=time_name)
         return self.output_schema.cast(frame) if self.enforce_types else frame

@@ -242,8 +242,8 @@ def load_model(cls, path):
     except checks.ModelFileError as err:
         raise ValueError(f"{str(path)!r} is not a valid tsvae model file: {err}; it was "
                          "damaged or edited, or written by another program.") from None
-    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError,
-            SafetensorError, np.linalg.LinAlgError) as err:
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, OverflowError,
+            AttributeError, SafetensorError, np.linalg.LinAlgError) as err:
         detail = f"missing field {err}" if isinstance(err, KeyError) else str(err)
         raise ValueError(f"{str(path)!r} is not a valid tsvae model file ({detail}).") from None
 

@@ -134,7 +134,7 @@ def frame_to_windows(frame: pd.DataFrame, columns: list) -> np.ndarray:
         )
     repeated = frame.duplicated([SAMPLE_COL, STEP_COL])
     if repeated.any():
-        sample, step = frame.loc[repeated.idxmax(), [SAMPLE_COL, STEP_COL]].tolist()
+        sample, step = frame[[SAMPLE_COL, STEP_COL]].iloc[int(np.argmax(repeated))].tolist()
         raise ValueError(
             f"The windows frame has step {step!r} of sample {sample!r} "
             "more than once; every (sample, step) pair must appear once."

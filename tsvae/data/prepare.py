@@ -82,8 +82,10 @@ def prepare_training_data(data, *, length: int, stride: int = 1, val_fraction: f
         series = validate_frame(data, columns=columns, time_col=time_col, id_col=id_col,
                                 missing=missing, min_length=length, float32_rows=float32_rows,
                                 carry=condition_cols, affine="fit")
-        check_reserved_names([*series.columns, *([id_col] if id_col is not None else []),
-                              *(condition_cols or [])])
+        index_name = series.time_index[0].name if isinstance(
+            series.time_index[0], pd.DatetimeIndex) else None
+        check_reserved_names([*series.columns, *(c for c in (id_col, time_col, index_name)
+                                                 if c is not None), *(condition_cols or [])])
         schema = OutputSchema.from_frame(data, series.columns)
         affine = series.affine
         data = float32_rows = None

@@ -89,9 +89,10 @@ def _levels(values: np.ndarray) -> np.ndarray | None:
     """Sorted distinct finite values, or None when there are more than ``MAX_LEVELS``."""
     if len(np.unique(values[:_PROBE_ROWS])) > MAX_LEVELS + 1:  # +1: a NaN counts once
         return None
-    unique = pd.unique(values).astype(np.float64)
+    # Distinct after the float64 cast: integers beyond 2**53 may collapse into one value.
+    unique = np.unique(pd.unique(values).astype(np.float64))
     unique = unique[np.isfinite(unique)]
-    return np.sort(unique) if len(unique) <= MAX_LEVELS else None
+    return unique if len(unique) <= MAX_LEVELS else None
 
 
 def _column_schema(name, values: np.ndarray, dtype) -> ColumnSchema:
@@ -206,7 +207,11 @@ class OutputSchema:
         """Give integer and bool columns of ``frame`` (already restored) their dtypes back."""
         for column in self.columns:
             if column.kind != "float" and column.name in frame.columns:
-                frame[column.name] = frame[column.name].astype(_output_dtype(column))
+                dtype = _output_dtype(column)
+                values = frame[column.name]
+                if column.kind == "integer":
+                    values = values.clip(*_float_range(dtype))
+                frame[column.name] = values.astype(dtype)
         return frame
 
     # ------------------------------------------------------------------ persistence
@@ -246,6 +251,16 @@ def _output_dtype(column: ColumnSchema):
         return pd.api.types.pandas_dtype(column.dtype)
     except TypeError:
         return np.int64
+
+
+def _float_range(dtype) -> tuple[float, float]:
+    """The widest float64 interval whose values all cast into integer ``dtype``: its maximum
+    rounds up to 2**63 for int64, which would wrap to the minimum."""
+    info = np.iinfo(np.dtype(getattr(dtype, "numpy_dtype", dtype)))
+    low, high = float(info.min), float(info.max)
+    if high > info.max:
+        high = float(np.nextafter(high, 0.0))
+    return low, high
 
 
 def _json_float(value: float):

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from tsvae.evaluation import plots
-from tsvae.evaluation.base import ROW_COLUMNS
+from tsvae.evaluation.base import ROW_COLUMNS, NotApplicable
 from tsvae.evaluation.feature_classifier import FeatureDiscriminative
 from tsvae.evaluation.inputs import EvalOptions, prepare, subsample
 from tsvae.evaluation.marginal import KolmogorovSmirnov, Moments, Wasserstein
@@ -158,12 +158,18 @@ def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout
         from tsvae._quiet import interactive
 
         progress = interactive()
+    skipped = {}
     bar = tqdm(selected, desc="evaluate", unit="check", disable=not progress, leave=False)
     for check in bar:
         bar.set_postfix_str(check.name)
         logger.info("running check %s (%s)", check.name, check.group)
-        rows.extend(check.run(data, options))
+        try:
+            rows.extend(check.run(data, options))
+        except NotApplicable as reason:
+            logger.warning("check %s skipped: %s", check.name, reason)
+            skipped[check.name] = str(reason)
     table = pd.DataFrame(rows, columns=ROW_COLUMNS)
+    selected = [c for c in selected if c.name not in skipped]
     described = {c.name: {"group": c.group, "description": c.description, "rule": c.rule}
                  for c in selected}
     figures, latent = {}, None
@@ -181,6 +187,8 @@ def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout
             "random_state": random_state}
     if options.details:
         meta["detection"] = options.details
+    if skipped:
+        meta["skipped"] = skipped
     from tsvae.evaluation.provenance import provenance
 
     meta.update(provenance(synthetic, model))

@@ -211,6 +211,16 @@ def page(title: str, body: list[str]) -> str:
                       f"<style>{STYLE}</style></head><body>", *body, "</body></html>"])
 
 
+def _skipped(meta: dict) -> str:
+    """Checks the data could not support, with the reason (not counted in any score)."""
+    skipped = meta.get("skipped") or {}
+    if not skipped:
+        return ""
+    items = "".join(f"<li><b>{html.escape(name)}</b>: {html.escape(reason)}</li>"
+                    for name, reason in skipped.items())
+    return f'<p class="muted">Not run on this data:</p><ul class="muted">{items}</ul>'
+
+
 def render_report(report) -> str:
     from tsvae.evaluation.scores import verdict_sentence
 
@@ -224,7 +234,7 @@ def render_report(report) -> str:
         '<p class="muted">Each group score is the share of its rows that pass; a group passes '
         "at 80%, the verdict needs every group. Detection cards: how often a classifier "
         "trained to tell synthetic from real windows fails (100% = it cannot tell them "
-        "apart).</p></section>",
+        "apart).</p>", _skipped(report.meta), "</section>",
         '<section id="failures"><h2>Failures, worst first</h2>', _failures(report),
         "</section>",
         _figures(report),

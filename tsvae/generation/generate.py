@@ -403,6 +403,10 @@ def _window_times(model, start) -> pd.DatetimeIndex:
     if model.freq_ is None:
         raise ValueError("start= dates the windows with the training data's frequency, but this "
                          "model was fitted on data without regular timestamps; leave start out.")
+    if not isinstance(start, str | pd.Timestamp | np.datetime64) and not hasattr(start, "year"):
+        # pd.Timestamp(5) is 5 ns after 1970: never what a user of dated data means.
+        raise ValueError(f"start={start!r} is not a timestamp; pass a date string such as "
+                         "'2024-01-01 00:00', a pandas Timestamp or a datetime.")
     try:
         first = pd.Timestamp(start)
     except (TypeError, ValueError) as err:

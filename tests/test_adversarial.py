@@ -223,7 +223,7 @@ def test_evaluate_refuses_duplicate_steps():
 
 
 def test_identical_constant_data_passes():
-    constant = np.ones((100, 12, 2))
+    constant = np.ones((300, 12, 2))
     report = tsvae.evaluate(constant, constant.copy(), fast=True, plots_in_report=False)
     failed = report.table[~report.table["passed"]]
     assert failed.empty, failed[["check", "feature"]].to_string()

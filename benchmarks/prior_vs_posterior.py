@@ -308,7 +308,7 @@ def markdown() -> str:
     for row in latent.itertuples():
         lines.append(f"| {row.dataset} | {row.alpha:g} | {row.active_units}/{row.latent_dim} | "
                      f"{row.total_kl:.2f} | {row.kl_per_dim} | {row.prior_hole_score:.2f} | "
-                     f"{row.epochs} | {row.fit_seconds:.0f} |")
+                     f"{int(row.epochs)} | {row.fit_seconds:.0f} |")
     text = "\n".join(lines) + "\n"
     (RESULTS / "prior_vs_posterior.md").write_text(text)
     return text

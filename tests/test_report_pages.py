@@ -83,7 +83,8 @@ def test_compare_page_has_method_table_latent_section_and_a_section_per_method(
     text = result.to_html()
     assert '<table id="method-table">' in text
     table = text[text.index('<table id="method-table">'):text.index("</table>")]
-    for row in ("discriminative", "observation_noise", "group: marginal", "group: ml"):
+    for row in ("discriminative", "observation_noise", "group: marginal", "group: ml",
+                "detection: GRU classifier (TimeGAN protocol)"):
         assert f">{row}</td>" in table
     assert '<section id="latent">' in text and "prior_hole_score" in text
     positions = [text.index(f'<section id="method-{m}" class="method">')
@@ -102,6 +103,7 @@ def test_compare_cli_report_is_the_comparison_page(tmp_path, fitted_model, energ
     out = tmp_path / "c.html"
     run = subprocess.run([sys.executable, "-m", "tsvae.cli", "compare", str(model_path),
                           str(real_path), "--time-col", "date", "-n", "60", "--fast",
+                          "--checks", "ks", "discriminative",
                           "--report", str(out), "--no-progress"],
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr

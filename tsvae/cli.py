@@ -202,6 +202,7 @@ def cmd_compare(args) -> int:
     if model.columns_ and set(model.columns_) <= set(real.columns):
         real = real[model.columns_]
     result = compare_methods(model, real, n=args.n, fast=args.fast, random_state=args.seed,
+                             checks=args.checks,
                              plots_in_report=bool(args.report),
                              observation_noise=not args.means,
                              progress=None if not args.no_progress else False)
@@ -310,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("-n", type=int, help="windows per method (default: as many as real)")
     cmp_.add_argument("--fast", action="store_true", help="smaller samples, quicker")
     cmp_.add_argument("--seed", type=int, default=0)
+    cmp_.add_argument("--checks", nargs="+",
+                      help="check names or groups (default: all, the strongest detectors too)")
     cmp_.add_argument("--means", action="store_true",
                       help="compare decoded means (default: every method draws the "
                            "observation model)")

@@ -42,9 +42,8 @@ def method_table(comparison) -> pd.DataFrame:
     for method, report in comparison.reports.items():
         column = {f"group: {g}": float(r["score"])
                   for g, r in group_scores(report.table).iterrows()}
-        if "feature classifier" in detection_scores(report.table):
-            column["feature_discriminative"] = detection_scores(report.table)[
-                "feature classifier"]
+        column.update({f"detection: {label}": score
+                       for label, score in detection_scores(report.table).items()})
         extra[method] = column
     return pd.concat([table, pd.DataFrame(extra)])
 
@@ -57,7 +56,7 @@ def _table_html(table: pd.DataFrame) -> str:
         best = None
         if numeric.notna().all() and len(numeric) > 1:
             target = None
-            if name in LOWER_IS_BETTER:
+            if name in LOWER_IS_BETTER or str(name).startswith("detection: "):
                 target = numeric.min()
             elif str(name).startswith("group: ") or name == "pass_rate":
                 target = numeric.max()

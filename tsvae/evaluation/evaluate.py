@@ -105,8 +105,8 @@ def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout
         Condition column(s) in both frames: run the checks separately per condition value
         and measure condition fidelity (see :mod:`tsvae.evaluation.conditional`). Real series
         windows take their last row's value; generated windows carry theirs.
-    baseline : {"var"}, optional
-        Also score a baseline generator fitted here on the real data (a VAR(2)) with the
+    baseline : str, optional
+        ``"var"``: also score a baseline generator fitted here on the real data (a VAR(2)) with the
         detection checks; its scores go to ``report.meta["detection"]`` beside the
         synthetic data's and the real-vs-real floor (no effect on the verdict).
 

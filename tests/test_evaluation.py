@@ -99,12 +99,13 @@ def test_report_outputs(energy_windows, tmp_path):
     path = tmp_path / "report.html"
     text = report.to_html(path)
     assert path.read_text() == text
-    for section in ("summary", "checks", "overlays", "distributions", "acf", "embeddings",
-                    "correlations"):
+    for section in ("summary", "failures", "figures", "checks", "provenance"):
         assert f'<section id="{section}">' in text
+    for figure in ("overlays", "distributions", "acf", "embeddings", "correlations"):
+        assert f'<figure id="{figure}">' in text
     assert text.count("data:image/png;base64,") == 5
     assert "http://" not in text and "https://" not in text
-    assert 'id="check-table"' in text and ('class="fail"' in text or 'class="pass"' in text)
+    assert 'class="checks"' in text and ('class="fail"' in text or 'class="pass"' in text)
 
 
 def test_every_check_is_documented():
@@ -152,6 +153,8 @@ def test_compare_methods_side_by_side(fitted_model, energy_small):
                                    plots_in_report=False)
     assert list(result.table.columns) == ["prior", "posterior", "noisy_posterior", "aggregate"]
     assert {"discriminative", "verdict", "dcr_close_share"} <= set(result.table.index)
+    # One observation-model switch for every method, stated in the table.
+    assert result.table.loc["observation_noise"].tolist() == [True] * 4
     assert "prior_hole_score" in result.diagnostics.summary
     assert "| figure |" in result.to_markdown()
 

@@ -19,7 +19,8 @@ def test_prior_draws_are_standard_normal(fitted_model):
 def test_noise_scale_zero_is_the_reconstruction(fitted_model, energy_small):
     x = energy_small.iloc[100:160]
     generated = fitted_model.generate(None, method="noisy_posterior", noise_scale=0.0, x=x,
-                                      as_array=True, random_state=0, return_latents=True)
+                                      as_array=True, random_state=0, return_latents=True,
+                                      observation_noise=False)
     out, z = generated
     mu, _ = fitted_model.encode(x)
     # The sampler picks windows in random order; match each draw to its window by latent.
@@ -186,11 +187,65 @@ def test_fresh_samples_draw_the_observation_noise(fitted_model):
     assert expected.shape == (6,) and (expected > 0).all()
     np.testing.assert_allclose(np.sqrt(((noisy - mean) ** 2).mean(axis=(0, 1))), expected,
                                rtol=0.1)
-    # Posterior methods return decoded means unless asked.
-    a = fitted_model.generate(50, method="posterior", random_state=4, as_array=True)
-    b = fitted_model.generate(50, method="posterior", random_state=4, as_array=True,
-                              observation_noise=False)
-    np.testing.assert_array_equal(a, b)
+
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_draws_the_observation_model_by_default(fitted_model, method):
+    """One rule for all methods (like with like): noise on unless observation_noise=False."""
+    noisy = fitted_model.generate(300, method=method, random_state=4, as_array=True)
+    explicit = fitted_model.generate(300, method=method, random_state=4, as_array=True,
+                                     observation_noise=True)
+    mean = fitted_model.generate(300, method=method, random_state=4, as_array=True,
+                                 observation_noise=False)
+    np.testing.assert_array_equal(noisy, explicit)
+    expected = fitted_model.train_latents_.noise.residual_rms * fitted_model.scaler_.scale_
+    np.testing.assert_allclose(np.sqrt(((noisy - mean) ** 2).mean(axis=(0, 1))), expected,
+                               rtol=0.25)
+
+
+def test_default_method_is_aggregate(fitted_model):
+    import inspect
+
+    from tsvae.generation.generate import DEFAULT_METHOD, generate_new_data, generate_series
+
+    assert DEFAULT_METHOD == "aggregate"
+    for function in (fitted_model.generate, fitted_model.generate_series, generate_new_data,
+                     generate_series):
+        assert inspect.signature(function).parameters["method"].default == DEFAULT_METHOD
+    _, z = fitted_model.generate(50, random_state=3, return_latents=True, as_array=True)
+    _, z_aggregate = fitted_model.generate(50, method="aggregate", random_state=3,
+                                           return_latents=True, as_array=True)
+    np.testing.assert_array_equal(z, z_aggregate)
+
+
+def _holed_model(model, spread: float):
+    """A copy of ``model`` whose training latents are shrunk to ``spread`` (a prior hole
+    when small)."""
+    import copy
+
+    holed = copy.copy(model)
+    stored = copy.copy(model.train_latents_)
+    stored.latents = Latents(model.train_latents_.latents.mu * 0 + spread
+                             * np.random.default_rng(0).normal(size=stored.latents.mu.shape),
+                             np.full_like(stored.latents.mu, np.log(1e-4)))
+    holed.train_latents_ = stored
+    return holed
+
+
+def test_prior_on_a_holed_model_warns_and_suggests_aggregate(fitted_model, caplog):
+    holed = _holed_model(fitted_model, 0.05)
+    with caplog.at_level("WARNING", logger="tsvae.generation.generate"):
+        holed.generate(5, method="prior", random_state=0, as_array=True)
+    messages = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(messages) == 1
+    assert "prior-hole score is 1.00" in messages[0] and "aggregate" in messages[0]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="tsvae.generation.generate"):
+        holed.generate(5, method="aggregate", random_state=0, as_array=True)
+        _holed_model(fitted_model, 1.0).generate(5, method="prior", random_state=0,
+                                                  as_array=True)
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
 
 
 def _var2_windows(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -282,10 +337,11 @@ def test_an_explosive_residual_fit_is_stabilised():
 
 
 def test_batch_size_does_not_change_decoded_windows(fitted_model):
+    # Decoded means: the observation model's draws depend on the batch size by design.
     small = fitted_model.generate(300, method="posterior", random_state=0, as_array=True,
-                                  batch_size=7)
+                                  batch_size=7, observation_noise=False)
     large = fitted_model.generate(300, method="posterior", random_state=0, as_array=True,
-                                  batch_size=4096)
+                                  batch_size=4096, observation_noise=False)
     np.testing.assert_allclose(small, large, rtol=1e-4, atol=1e-3)
     again = fitted_model.generate(300, random_state=3, as_array=True, batch_size=7)
     np.testing.assert_array_equal(again, fitted_model.generate(300, random_state=3,
@@ -293,9 +349,13 @@ def test_batch_size_does_not_change_decoded_windows(fitted_model):
 
 
 def test_bf16_generation_stays_close_to_float32(fitted_model, energy_small):
-    exact = fitted_model.generate(500, method="posterior", random_state=0, as_array=True)
-    fast = fitted_model.generate(500, method="posterior", random_state=0, as_array=True,
-                                 precision="bf16-mixed")
+    import copy
+
+    # Decoded values, before rounding and snapping to levels (a step of a whole level).
+    model = copy.copy(fitted_model).set_params(enforce_types=False, snap_discrete=False)
+    exact = model.generate(500, method="posterior", random_state=0, as_array=True)
+    fast = model.generate(500, method="posterior", random_state=0, as_array=True,
+                          precision="bf16-mixed")
     span = (energy_small.max() - energy_small.min()).to_numpy()
     assert (np.abs(fast - exact).max(axis=(0, 1)) <= 0.02 * span).all()
 

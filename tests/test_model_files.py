@@ -241,3 +241,41 @@ def test_bad_format_version_says_what_is_wrong(saved, tmp_path, version, says):
 
     message = refused(rewrite(saved, tmp_path / "v.tsvae", meta=edit), INVALID, says)
     assert "newer" not in message and "upgrade" not in message
+
+
+# ----------------------------------------------------------------------- the output schema
+def _schema_column(name):
+    def edit(meta):
+        column = next(c for c in meta["schema"]["columns"] if c["name"] == name)
+        return column
+    return edit
+
+
+SCHEMA_EDITS = {
+    "levels outside the range": (
+        lambda m: _schema_column("lights")(m).update(levels=[1000.0, 2000.0]), "levels"),
+    "repeated names": (
+        lambda m: _schema_column("T1")(m).update(name="T2"), "repeat a column name"),
+    "a reserved name": (
+        lambda m: _schema_column("T1")(m).update(name="sample"), "reserved name"),
+    "kind and dtype disagree": (
+        lambda m: _schema_column("lights")(m).update(dtype="complex128"), "does not hold"),
+    "range beyond the dtype": (
+        lambda m: _schema_column("lights")(m).update(dtype="uint8", low=-500.0),
+        "outside uint8's range"),
+    "an integer too large for a float": (
+        lambda m: _schema_column("T1")(m).update(low=10**400), INVALID),
+}
+
+
+@pytest.mark.parametrize("edit", list(SCHEMA_EDITS))
+def test_tampered_schemas_are_refused(saved, tmp_path, edit):
+    change, says = SCHEMA_EDITS[edit]
+    path = rewrite(saved, tmp_path / "schema.tsvae", meta=change)
+    refused(path, INVALID, says)
+
+
+def test_huge_integers_in_json_numbers_are_one_clear_error(saved, tmp_path):
+    path = rewrite(saved, tmp_path / "huge.tsvae",
+                   meta=lambda m: m["scaler"]["offset"].__setitem__(0, 10**400))
+    refused(path, INVALID)

@@ -1,7 +1,8 @@
 """Command-line interface: ``tsvae fit | generate | evaluate | compare | demo``.
 
-Estimator options are read from ``TimeSeriesVAE``'s signature, so their defaults live in one
-place. User errors print one line to stderr and exit 2 (``--debug`` shows the traceback).
+Estimator options come from a static table (``tsvae._options``) that a test checks against
+``TimeSeriesVAE``'s signature: the defaults live in one place and ``--help`` does not import
+torch. User errors print one line to stderr and exit 2 (``--debug`` shows the traceback).
 Every output path is checked before any work; SIGINT and SIGTERM end the command with
 "interrupted" and exit 130 / 143, after the writers have removed their temporary files.
 """
@@ -9,42 +10,43 @@ Every output path is checked before any work; SIGINT and SIGTERM end the command
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import logging
 import signal
 import sys
 from pathlib import Path
 
-import pandas as pd
-
+from tsvae._options import ESTIMATOR_OPTIONS
 from tsvae._version import __version__
-
-ESTIMATOR_SKIP = {"trainer_kwargs", "progress_bar"}
 
 
 def _estimator_options():
-    from tsvae.estimator import TimeSeriesVAE
+    return list(ESTIMATOR_OPTIONS)
 
-    signature = inspect.signature(TimeSeriesVAE.__init__)
-    return [p for name, p in signature.parameters.items()
-            if name != "self" and name not in ESTIMATOR_SKIP]
+
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+def _parse_bool(text: str) -> bool:
+    # bool("false") is True: spell the words out.
+    if text.lower() in _TRUE + _FALSE:
+        return text.lower() in _TRUE
+    raise ValueError(text)
 
 
 def _parse_optional(kind):
+    convert = _parse_bool if kind is bool else kind
+
     def parse(text: str):
-        return None if text.lower() == "none" else kind(text)
-    parse.__name__ = kind.__name__
+        return None if text.lower() == "none" else convert(text)
+    parse.__name__ = "true/false" if kind is bool else kind.__name__
     return parse
 
 
 def _add_estimator_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model options (defaults: TimeSeriesVAE's)")
     for param in _estimator_options():
-        default = param.default
-        kind = type(default) if default is not None else float
-        if param.name in ("random_state", "aggregate_components", "early_stopping_patience"):
-            kind = int
+        default, kind = param.default, param.kind
         group.add_argument(f"--{param.name.replace('_', '-')}", dest=param.name,
                            type=_parse_optional(kind), default=argparse.SUPPRESS,
                            help=f"default: {default!r}")
@@ -106,6 +108,8 @@ def cmd_generate(args) -> int:
     check_outputs([args.output], [args.model], overwrite=args.overwrite)
     model = TimeSeriesVAE.load(args.model)
     options = {k: getattr(args, k) for k in ("method", "noise_scale") if hasattr(args, k)}
+    if args.means:
+        options["observation_noise"] = False
     if args.condition:
         options["conditions"] = _parse_conditions(model, args.condition)
     if args.series_length is not None:
@@ -167,7 +171,7 @@ def cmd_evaluate(args) -> int:
                            time_col=args.time_col if args.time_col in _columns(args.synthetic)
                            else None)
     report = evaluate(real, synthetic, args.n_past, checks=args.checks, fast=args.fast,
-                      random_state=args.seed, progress=not args.no_progress,
+                      random_state=args.seed, progress=None if not args.no_progress else False,
                       plots_in_report=bool(args.report),
                       by=args.by.split(",") if args.by else None)
     print(report.to_markdown() if args.verbose else repr(report))
@@ -179,6 +183,8 @@ def cmd_evaluate(args) -> int:
 
 
 def _columns(path) -> list:
+    import pandas as pd
+
     try:
         return list(pd.read_csv(path, nrows=0).columns) if str(path).endswith(".csv") else []
     except (OSError, ValueError):
@@ -196,12 +202,14 @@ def cmd_compare(args) -> int:
     if model.columns_ and set(model.columns_) <= set(real.columns):
         real = real[model.columns_]
     result = compare_methods(model, real, n=args.n, fast=args.fast, random_state=args.seed,
-                             plots_in_report=bool(args.report), progress=not args.no_progress)
+                             checks=args.checks,
+                             plots_in_report=bool(args.report),
+                             observation_noise=not args.means,
+                             progress=None if not args.no_progress else False)
     print(result.to_markdown())
     if args.report:
-        first = next(iter(result.reports.values()))
-        first.latent = result.diagnostics
-        _write_report(first, args)
+        result.to_html(args.report, overwrite=args.overwrite)
+        print(f"report: {args.report}")
     return 0
 
 
@@ -215,7 +223,10 @@ def cmd_demo(args) -> int:
     print(f"trained {result.model.n_epochs_} epoch(s) in {result.fit_seconds:.0f} s")
     for path in result.files:
         print(f"wrote {path}")
-    print("\nReal vs synthetic windows: per-feature mean, std and lag-1 autocorrelation")
+    print("\nReal vs synthetic windows (every method draws the observation model, like with "
+          "like): per-feature mean, std and lag-1 autocorrelation")
+    import pandas as pd
+
     with pd.option_context("display.width", 200, "display.max_columns", 20,
                            "display.float_format", "{:.3g}".format):
         print(result.summary.to_string())
@@ -258,7 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("model", help="model file written by 'tsvae fit'")
     gen.add_argument("-n", type=int, help="number of windows")
     gen.add_argument("--method", default=argparse.SUPPRESS,
-                     help="prior, posterior, noisy_posterior or aggregate (default: prior)")
+                     help="aggregate, prior, posterior or noisy_posterior (default: aggregate, "
+                          "the best fresh-sample method in the prior-vs-posterior study)")
+    gen.add_argument("--means", action="store_true",
+                     help="decoded means instead of draws of the observation model")
     gen.add_argument("--noise-scale", type=float, default=argparse.SUPPRESS,
                      help="posterior noise multiplier of noisy_posterior (default: 1.0)")
     gen.add_argument("--series-length", type=int,
@@ -297,6 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("-n", type=int, help="windows per method (default: as many as real)")
     cmp_.add_argument("--fast", action="store_true", help="smaller samples, quicker")
     cmp_.add_argument("--seed", type=int, default=0)
+    cmp_.add_argument("--checks", nargs="+",
+                      help="check names or groups (default: all, the strongest detectors too)")
+    cmp_.add_argument("--means", action="store_true",
+                      help="compare decoded means (default: every method draws the "
+                           "observation model)")
     cmp_.add_argument("--report", help="write an HTML report here")
     cmp_.add_argument("--overwrite", action="store_true")
     cmp_.set_defaults(func=cmd_compare)
@@ -360,7 +379,8 @@ def main(argv=None) -> int:
             if signals.received is not None:
                 return _interrupted(signals)
             raise
-        except (ValueError, TypeError, FileNotFoundError, RuntimeError, OSError) as err:
+        except (ValueError, TypeError, FileNotFoundError, RuntimeError, OSError,
+                OverflowError) as err:
             if args.debug:
                 raise
             # One line, whatever the error (YAML parser messages span several).

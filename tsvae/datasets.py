@@ -140,8 +140,12 @@ def make_sines(
 
     Parameters
     ----------
-    n_samples, length, n_features : int
-        Shape of the returned windows.
+    n_samples : int
+        Number of windows.
+    length : int
+        Steps per window.
+    n_features : int
+        Features per window.
     random_state : int, optional
         Seed; the same seed gives the same array.
 

@@ -14,6 +14,7 @@ from tsvae.data.conditions import ConditionEncoder
 from tsvae.data.datamodule import WindowDataModule
 from tsvae.data.long_format import frame_to_windows, is_long_format, windows_to_frame
 from tsvae.data.prepare import prepare_training_data
+from tsvae.data.schema import OutputSchema
 from tsvae.data.validate import MISSING_POLICIES, validate_frame, validate_windows
 from tsvae.data.windows import sliding_windows
 from tsvae.generation.latents import TrainingLatents
@@ -74,12 +75,20 @@ class TimeSeriesVAE(BaseEstimator):
     architecture : {"lstm", "conv"}
         Encoder/decoder family: recurrent (the decoder reads the code and the step's position
         in the window at every step) or TimeVAE-style convolutions.
-    latent_dim, hidden_size, num_layers : int
-        Network sizes.
-    alpha, beta : float
-        Loss ``alpha * reconstruction + beta * KL`` (squared error summed over steps and
-        features). ``alpha=20`` matches a Gaussian decoder with a noise std of about 0.16 on the
-        [0, 1] min-max scale; ``alpha=1`` (std 0.7 of the range) lets the latent code collapse.
+    latent_dim : int
+        Size of the latent code ``z``.
+    hidden_size : int
+        Width of the encoder and decoder layers.
+    num_layers : int
+        Recurrent layers (``lstm``) or convolution blocks (``conv``).
+    alpha : float
+        Weight of the reconstruction in the loss ``alpha * reconstruction + beta * KL``
+        (squared error summed over steps and features). ``alpha=20`` matches a Gaussian
+        decoder with a noise std of about 0.16 on the [0, 1] min-max scale; ``alpha=1`` (std
+        0.7 of the range) lets the latent code collapse; large values (300) push the
+        posteriors away from the prior (see the prior-vs-posterior study in the docs).
+    beta : float
+        Weight of the KL term in the same loss.
     kl_warmup_epochs : int
         Ramp beta linearly from 0 over this many epochs (0: no warm-up).
     scaler : {"minmax", "standard"}
@@ -88,7 +97,12 @@ class TimeSeriesVAE(BaseEstimator):
         Step between training window starts.
     val_fraction : float
         Share of each series' rows (its end) held out for validation and early stopping.
-    batch_size, learning_rate, max_epochs : training settings.
+    batch_size : int
+        Windows per training batch.
+    learning_rate : float
+        Adam's learning rate.
+    max_epochs : int
+        Most training epochs (early stopping may end sooner).
     num_workers : int
         DataLoader worker processes. 0 (the default) gathers each batch in the training
         process: one indexed copy from the shared array, faster than handing batches between
@@ -107,6 +121,16 @@ class TimeSeriesVAE(BaseEstimator):
     noise_lags : int
         Order ``p`` of the observation model: a VAR(p) fitted to the training residuals
         (``x - decode(mu)``) after training, whose draws fresh samples add to the decoded mean.
+    enforce_bounds : bool
+        Clip every output value to the range of its column observed at fit (a non-negative
+        load stays non-negative).
+    enforce_types : bool
+        Give integer columns integers (rounded) and their dtype back, bool columns ``True``/
+        ``False`` (in arrays: rounded values, 0/1 for bools, dtype float64).
+    snap_discrete : bool
+        Move each value of a column with at most 20 distinct observed values (a count, a
+        setting, a level such as 0, 10, 20...) to the nearest observed value. Constant
+        columns come back as exactly their constant whatever these three switches say.
     random_state : int, optional
         Seed of weights, shuffling and the aggregate fit: same seed, same model on CPU.
     progress_bar : bool
@@ -148,6 +172,9 @@ class TimeSeriesVAE(BaseEstimator):
         missing: str = "error",
         aggregate_components: int | None = None,
         noise_lags: int = 2,
+        enforce_bounds: bool = True,
+        enforce_types: bool = True,
+        snap_discrete: bool = True,
         random_state: int | None = None,
         progress_bar: bool = True,
         trainer_kwargs: dict | None = None,
@@ -173,6 +200,9 @@ class TimeSeriesVAE(BaseEstimator):
         self.missing = missing
         self.aggregate_components = aggregate_components
         self.noise_lags = noise_lags
+        self.enforce_bounds = enforce_bounds
+        self.enforce_types = enforce_types
+        self.snap_discrete = snap_discrete
         self.random_state = random_state
         self.progress_bar = progress_bar
         self.trainer_kwargs = trainer_kwargs
@@ -230,8 +260,10 @@ class TimeSeriesVAE(BaseEstimator):
             features with float32 Parquet columns; see ``benchmarks/large_input_memory.py``).
         columns : list of str, optional
             Feature columns (default: every column but ``time_col``/``id_col``).
-        time_col, id_col : str, optional
-            Timestamp column; series identifier for long/panel frames.
+        time_col : str, optional
+            Timestamp column (default: the frame's index).
+        id_col : str, optional
+            Series identifier for long/panel frames.
         condition_cols : list of str, optional
             Columns that condition the model (a CVAE) instead of being generated: per-series
             static attributes (constant within an ``id_col`` series) or per-row labels; a
@@ -281,6 +313,7 @@ class TimeSeriesVAE(BaseEstimator):
         self.index_name_ = prepared.index_name
         self.last_index_ = prepared.last_index
         self.scaler_ = prepared.scaler
+        self.schema_ = prepared.schema
         self.time_col_, self.id_col_ = time_col, id_col
         self.n_features_ = len(self.columns_)
         self.feature_map_ = prepared.feature_map
@@ -410,6 +443,7 @@ class TimeSeriesVAE(BaseEstimator):
         """
         self._check_fitted()
         length = self.window_length
+        affine = (self.scaler_.offset_, self.scaler_.scale_)  # scaled in float64, then cast
         if isinstance(x, pd.DataFrame) and is_long_format(x):
             windows = frame_to_windows(x, self.columns_)
         elif isinstance(x, pd.DataFrame):
@@ -418,27 +452,59 @@ class TimeSeriesVAE(BaseEstimator):
                 raise ValueError(f"Column {missing[0]!r} the model was fitted on is missing; "
                                  f"the frame needs columns {self.columns_!r}.")
             series = validate_frame(x, columns=self.columns_, missing="error",
-                                    min_length=length)
+                                    min_length=length, affine=affine)
             windows = np.concatenate(
                 [sliding_windows(series.values[a:b], length) for a, b in series.bounds]
             )
+            affine = None  # already scaled
         else:
             windows = x
-        windows = validate_windows(windows, window_length=length)
-        if windows.shape[2] != self.n_features_:
-            raise ValueError(f"Windows have {windows.shape[2]} features but the model was "
+        shape = np.shape(windows)
+        if len(shape) == 3 and shape[2] != self.n_features_:
+            raise ValueError(f"Windows have {shape[2]} features but the model was "
                              f"fitted on {self.n_features_} ({self.columns_!r}).")
-        return self.to_model_features(self.scaler_.transform(windows, inplace=True))
+        windows = validate_windows(windows, window_length=length, affine=affine)
+        return self.to_model_features(windows)
 
     def to_original_units(self, scaled: np.ndarray) -> np.ndarray:
         """Model-space scaled values -> user columns in original units (float64)."""
         return self.scaler_.inverse_transform(self.to_user_features(scaled))
 
-    def _to_output(self, scaled: np.ndarray, as_array: bool, extra: dict | None = None):
-        windows = self.to_original_units(scaled)
+    @property
+    def output_schema(self) -> OutputSchema:
+        """The fitted :class:`~tsvae.data.schema.OutputSchema` of the feature columns."""
+        self._check_fitted()
+        schema = getattr(self, "schema_", None)
+        return schema if schema is not None else OutputSchema.unconstrained(self.columns_)
+
+    def to_output_units(self, scaled: np.ndarray) -> np.ndarray:
+        """Model-space scaled values -> user columns as output (float64): original units with
+        the schema restored (bounds, integers, bools, observed levels, constants) as the
+        ``enforce_bounds``, ``enforce_types`` and ``snap_discrete`` parameters say."""
+        return self.output_schema.restore(
+            self.to_original_units(scaled), bounds=bool(self.enforce_bounds),
+            types=bool(self.enforce_types), snap=bool(self.snap_discrete))
+
+    def output_frame(self, windows: np.ndarray, *, extra: dict | None = None,
+                     layout: str = "long", times: pd.Index | None = None) -> pd.DataFrame:
+        """Windows already in output units -> the frame users get (dtypes restored)."""
+        time_name = self.time_col_ or self.index_name_ or "timestamp"
+        taken = {*self.columns_, *(extra or {}), "sample", "step"}
+        if times is not None and time_name in taken:
+            # Never a name the frame already has: timestamp, timestamp_1, ...
+            time_name = next(name for name in
+                             ("timestamp", *(f"timestamp_{k}" for k in range(1, len(taken) + 2)))
+                             if name not in taken)
+        frame = windows_to_frame(windows, self.columns_, extra=extra, layout=layout,
+                                 times=times, time_name=time_name)
+        return self.output_schema.cast(frame) if self.enforce_types else frame
+
+    def _to_output(self, scaled: np.ndarray, as_array: bool, extra: dict | None = None,
+                   layout: str = "long"):
+        windows = self.to_output_units(scaled)
         if as_array:
             return windows
-        return windows_to_frame(windows, self.columns_, extra=extra)
+        return self.output_frame(windows, extra=extra, layout=layout)
 
     # ------------------------------------------------------------------ public API
     def _windows_and_conditions(self, x, conditions):
@@ -460,19 +526,24 @@ class TimeSeriesVAE(BaseEstimator):
             mu, log_var = self.vae_.encode(windows, condition)
         return mu.numpy(), log_var.numpy()
 
-    def reconstruct(self, x, *, conditions=None, as_array: bool = False):
-        """Decode the posterior mean of real windows, in original units."""
+    def reconstruct(self, x, *, conditions=None, as_array: bool = False, layout: str = "long"):
+        """Decode the posterior mean of real windows, in original units (schema restored,
+        ``layout`` as in :func:`tsvae.generate_new_data`)."""
+        from tsvae.data.long_format import check_layout
+
+        check_layout(layout)
         windows, condition = self._windows_and_conditions(x, conditions)
         with torch.inference_mode():
             mu, _ = self.vae_.encode(windows, condition)
             past = windows[:, : self.n_past] if self.n_future else None
             decoded = self.vae_.decode(mu, past, condition).numpy()
-        return self._to_output(decoded, as_array)
+        return self._to_output(decoded, as_array, layout=layout)
 
-    def generate(self, n: int | None = None, method: str = "prior", *, noise_scale: float = 1.0,
+    def generate(self, n: int | None = None, method: str = "aggregate", *, noise_scale: float = 1.0,
                  x=None, context=None, random_state=None, as_array: bool = False,
                  return_latents: bool = False, observation_noise: bool | None = None,
-                 batch_size: int | None = None, precision: str = "32", conditions=None):
+                 batch_size: int | None = None, precision: str = "32", conditions=None,
+                 layout: str = "long", start=None):
         """Generate ``n`` synthetic windows; see :func:`tsvae.generate_new_data`."""
         from tsvae.generation.generate import DECODE_BATCH, generate_new_data
 
@@ -481,9 +552,10 @@ class TimeSeriesVAE(BaseEstimator):
                                  as_array=as_array, return_latents=return_latents,
                                  observation_noise=observation_noise,
                                  batch_size=DECODE_BATCH if batch_size is None else batch_size,
-                                 precision=precision, conditions=conditions)
+                                 precision=precision, conditions=conditions, layout=layout,
+                                 start=start)
 
-    def generate_series(self, length: int, method: str = "prior", *, context=None,
+    def generate_series(self, length: int, method: str = "aggregate", *, context=None,
                         noise_scale: float = 1.0, random_state=None,
                         observation_noise: bool | None = None, conditions=None):
         """Roll a conditional model forward into one long series; see

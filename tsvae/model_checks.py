@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import torch
 
 #: Longest window (``n_past + n_future`` steps) a model file may declare. The LSTM decoder
@@ -297,3 +298,54 @@ def check_conditions(encoder):
             raise ModelFileError(f"conditions.categories[{name!r}]",
                                  "must be a non-empty list")
     return encoder
+
+
+def check_schema(schema, n_features: int):
+    """Output schema: one column per feature, a known kind and dtype, low <= high, and sorted
+    finite levels (at most ``MAX_LEVELS``) inside the range."""
+    from tsvae.data.schema import MAX_LEVELS
+
+    if len(schema.columns) != n_features:
+        raise ModelFileError("schema.columns", f"has {len(schema.columns)} entries for "
+                             f"{n_features} features")
+    names = schema.names
+    if len({repr(n) for n in names}) != len(names):
+        raise ModelFileError("schema.columns", "repeat a column name")
+    if any(isinstance(n, str) and n in ("sample", "step") for n in names):
+        raise ModelFileError("schema.columns", "use a reserved name ('sample' or 'step')")
+    for j, column in enumerate(schema.columns):
+        field = f"schema.columns[{j}]"
+        if column.kind not in ("float", "integer", "bool"):
+            raise ModelFileError(f"{field}.kind", f"is {column.kind!r}")
+        try:
+            dtype = pd.api.types.pandas_dtype(column.dtype)
+        except (TypeError, ValueError):
+            raise ModelFileError(f"{field}.dtype", f"is not a dtype: {column.dtype!r}") from None
+        if _kind_of(dtype) != column.kind:
+            raise ModelFileError(f"{field}.dtype", f"{column.dtype!r} does not hold "
+                                 f"{column.kind} values")
+        if np.isnan(column.low) or np.isnan(column.high) or column.low > column.high:
+            raise ModelFileError(f"{field}.low/high", "must be numbers with low <= high")
+        if column.kind == "integer" and np.isfinite(column.low):
+            info = np.iinfo(getattr(dtype, "numpy_dtype", dtype))
+            if column.low < info.min or column.high > float(info.max):
+                raise ModelFileError(f"{field}.low/high", f"lie outside {column.dtype}'s range")
+        levels = column.levels
+        if levels is not None:
+            if (levels.ndim != 1 or not len(levels) or len(levels) > MAX_LEVELS
+                    or not np.isfinite(levels).all() or np.any(np.diff(levels) <= 0)
+                    or levels[0] < column.low or levels[-1] > column.high):
+                raise ModelFileError(f"{field}.levels", "must be 1 to "
+                                     f"{MAX_LEVELS} sorted distinct finite values inside "
+                                     "low..high")
+    return schema
+
+
+def _kind_of(dtype) -> str:
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_integer_dtype(dtype) and not isinstance(dtype, pd.SparseDtype):
+        return "integer"
+    if pd.api.types.is_float_dtype(dtype) and not isinstance(dtype, pd.SparseDtype):
+        return "float"
+    return "other"

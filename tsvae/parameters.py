@@ -5,9 +5,13 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 #: Largest seed every consumer accepts (numpy's legacy RandomState, used by scikit-learn's
 #: mixture fit, stops at 2**32 - 1).
 MAX_SEED = 2**32 - 1
+#: Longest ``max_time`` (seconds): a year; beyond it Python's timedelta overflows.
+MAX_TIME = 365 * 24 * 3600.0
 
 
 def _is_int(value) -> bool:
@@ -94,11 +98,16 @@ def check_estimator_params(model, *, architectures, missing_policies, scalers) -
     check_real("beta", model.beta, positive=False)
     check_real("val_fraction", model.val_fraction, positive=False, below_one=True)
     check_real("max_time", model.max_time, positive=True, optional=True)
+    if model.max_time is not None and model.max_time > MAX_TIME:
+        raise ValueError(f"max_time must be at most {MAX_TIME:g} seconds (a year), got "
+                         f"{model.max_time!r}; pass None for no time limit.")
     check_choice("architecture", model.architecture, architectures)
     check_choice("missing", model.missing, missing_policies)
     check_choice("scaler", model.scaler, scalers)
-    if not isinstance(model.progress_bar, bool):
-        raise ValueError(f"progress_bar must be True or False, got {model.progress_bar!r}.")
+    for name in ("progress_bar", "enforce_bounds", "enforce_types", "snap_discrete"):
+        value = getattr(model, name)
+        if not isinstance(value, bool | np.bool_):
+            raise ValueError(f"{name} must be True or False, got {value!r}.")
     if model.trainer_kwargs is not None and not isinstance(model.trainer_kwargs, dict):
         raise ValueError("trainer_kwargs must be a dict of pytorch_lightning.Trainer arguments "
                          f"(or None), got {type(model.trainer_kwargs).__name__}.")

@@ -27,6 +27,7 @@ from tsvae import model_checks as checks
 from tsvae._version import __version__
 from tsvae.data.conditions import ConditionEncoder
 from tsvae.data.scaling import scaler_from_dict
+from tsvae.data.schema import OutputSchema
 from tsvae.generation.latents import TrainingLatents
 from tsvae.generation.observation import noise_from_arrays
 from tsvae.generation.samplers import AggregateSampler, Latents
@@ -66,7 +67,9 @@ def _encode_index_value(value):
     if value is None:
         return None
     if isinstance(value, pd.Timestamp):
-        return {"timestamp": value.isoformat()}
+        # The zone's name (Europe/Berlin), not only the offset: DST rules survive the file.
+        return {"timestamp": value.isoformat(),
+                **({"tz": str(value.tz)} if value.tz is not None else {})}
     return {"integer": int(value)}
 
 
@@ -74,7 +77,8 @@ def _decode_index_value(value):
     if value is None:
         return None
     if "timestamp" in value:
-        return pd.Timestamp(value["timestamp"])
+        stamp = pd.Timestamp(value["timestamp"])
+        return stamp.tz_convert(value["tz"]) if value.get("tz") else stamp
     return value["integer"]
 
 
@@ -111,7 +115,7 @@ def save_model(model, path, *, overwrite: bool = False) -> None:
         "format_version": FORMAT_VERSION,
         "tsvae_version": __version__,
         "params": params,
-        "columns": model.columns_,
+        "columns": [str(c) for c in model.columns_],  # readable; typed names: "schema"
         "n_features": model.n_features_,
         "feature_map": model.feature_map_.tolist(),
         "scaler": model.scaler_.to_dict(),
@@ -128,6 +132,7 @@ def save_model(model, path, *, overwrite: bool = False) -> None:
         "aggregate_sampler": model.aggregate_sampler_.to_dict(),
         "conditions": (model.condition_encoder_.to_dict()
                        if model.condition_encoder_ is not None else None),
+        "schema": model.output_schema.to_dict(),
     }
     state = {k: v.detach().cpu().contiguous() for k, v in model.vae_.state_dict().items()}
     members = {
@@ -237,8 +242,8 @@ def load_model(cls, path):
     except checks.ModelFileError as err:
         raise ValueError(f"{str(path)!r} is not a valid tsvae model file: {err}; it was "
                          "damaged or edited, or written by another program.") from None
-    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError,
-            SafetensorError, np.linalg.LinAlgError) as err:
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, OverflowError,
+            AttributeError, SafetensorError, np.linalg.LinAlgError) as err:
         detail = f"missing field {err}" if isinstance(err, KeyError) else str(err)
         raise ValueError(f"{str(path)!r} is not a valid tsvae model file ({detail}).") from None
 
@@ -268,6 +273,10 @@ def _rebuild(cls, meta: dict, version: int, members: dict):
     model.history_ = meta["history"]
     model.condition_encoder_ = checks.check_conditions(
         ConditionEncoder.from_dict(meta["conditions"]) if meta.get("conditions") else None)
+    # Files without a schema load unconstrained: outputs as before, names as stored.
+    model.schema_ = (checks.check_schema(OutputSchema.from_dict(meta["schema"]),
+                                         model.n_features_) if meta.get("schema") else None)
+    model.columns_ = model.schema_.names if model.schema_ else model.columns_
     model.aggregate_sampler_ = checks.check_aggregate(
         AggregateSampler.from_dict(meta["aggregate_sampler"]), model.latent_dim)
 

@@ -6,13 +6,16 @@ import copy
 import datetime as dt
 import logging
 import signal
+import sys
 import threading
 
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import Callback, EarlyStopping
+from pytorch_lightning.callbacks import Callback, EarlyStopping, ProgressBar, TQDMProgressBar
+from pytorch_lightning.callbacks.progress.tqdm_progress import Tqdm
 
+from tsvae._quiet import interactive, lightning_quiet
 from tsvae.model.lightning import TrainingDivergedError
 
 logger = logging.getLogger(__name__)
@@ -43,11 +46,35 @@ class RestoreBestWeights(Callback):
                         self.monitor, self.best_score)
 
 
+class StderrProgressBar(TQDMProgressBar):
+    """Lightning's progress bar, written to stderr (stdout stays for results)."""
+
+    def _bar(self, desc: str, position: int, leave: bool, **extra) -> Tqdm:
+        return Tqdm(desc=desc, position=position, disable=self.is_disabled, leave=leave,
+                    dynamic_ncols=True, file=sys.stderr, bar_format=self.BAR_FORMAT, **extra)
+
+    def init_sanity_tqdm(self) -> Tqdm:
+        return self._bar(self.sanity_check_description, 2 * self.process_position, False)
+
+    def init_train_tqdm(self) -> Tqdm:
+        return self._bar(self.train_description, 2 * self.process_position, True, smoothing=0)
+
+    def init_validation_tqdm(self) -> Tqdm:
+        has_main_bar = self.trainer.state.fn != "validate"
+        return self._bar(self.validation_description,
+                         2 * self.process_position + has_main_bar, not has_main_bar)
+
+
 def build_trainer(*, max_epochs: int, max_time: float | None, patience: int | None,
                   has_validation: bool, progress_bar: bool,
                   trainer_kwargs: dict | None) -> pl.Trainer:
-    """A Lightning Trainer with tsvae's defaults; ``trainer_kwargs`` override them unchanged."""
+    """A Lightning Trainer with tsvae's defaults; ``trainer_kwargs`` override them unchanged.
+
+    The progress bar goes to stderr, and only when someone watches (a terminal or a
+    notebook); Lightning's hardware lines and tips are not shown.
+    """
     callbacks: list[Callback] = []
+    progress_bar = bool(progress_bar) and interactive()
     if has_validation:
         callbacks.append(RestoreBestWeights("val_loss"))
         if patience is not None:
@@ -68,8 +95,12 @@ def build_trainer(*, max_epochs: int, max_time: float | None, patience: int | No
     if not isinstance(user_callbacks, list):
         user_callbacks = [user_callbacks]
     options.update(extra)
+    if options["enable_progress_bar"] and not any(isinstance(c, ProgressBar)
+                                                  for c in user_callbacks):
+        callbacks.append(StderrProgressBar())
     options["callbacks"] = callbacks + user_callbacks
-    return pl.Trainer(**options)
+    with lightning_quiet():
+        return pl.Trainer(**options)
 
 
 def run_training(trainer: pl.Trainer, module: pl.LightningModule, datamodule) -> None:
@@ -82,7 +113,8 @@ def run_training(trainer: pl.Trainer, module: pl.LightningModule, datamodule) ->
     in_main_thread = threading.current_thread() is threading.main_thread()
     handler = signal.getsignal(signal.SIGINT) if in_main_thread else None
     try:
-        trainer.fit(module, datamodule=datamodule)
+        with lightning_quiet():
+            trainer.fit(module, datamodule=datamodule)
     except SystemExit as exit_:
         if trainer.interrupted:
             raise KeyboardInterrupt("training interrupted") from None

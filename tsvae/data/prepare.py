@@ -8,8 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from tsvae.data.long_format import check_reserved_names
 from tsvae.data.scaling import make_scaler
-from tsvae.data.validate import validate_frame, validate_windows
+from tsvae.data.schema import OutputSchema
+from tsvae.data.validate import validate_frame, validate_windows, window_affine
 from tsvae.data.windows import WindowSplit, split_window_starts
 
 
@@ -31,6 +33,8 @@ class TrainingData:
     feature_map: np.ndarray | None = None
     #: condition values, one row per row of ``values`` (a window's is its last row's), or None
     conditions: pd.DataFrame | None = None
+    #: the user's columns as observed (range, kind, levels): restored on every output
+    schema: OutputSchema | None = None
 
 
 def _split_ready_made(n_rows: int, length: int, val_fraction: float) -> WindowSplit:
@@ -49,7 +53,10 @@ def prepare_training_data(data, *, length: int, stride: int = 1, val_fraction: f
                           condition_cols=None, conditions=None) -> TrainingData:
     """Validate, split chronologically, fit the scaler on training rows, scale in place.
 
-    Memory: one float32 copy of the features plus the window start indices.
+    Each column is shifted and scaled in float64 before its float32 copy (see
+    ``validate_frame(affine="fit")``), and the scaler fitted on that copy is composed with
+    the shift, so it maps original units directly. Memory: one float32 copy of the features
+    plus the window start indices (float32 rows read from a Parquet file are used as they are).
 
     Examples
     --------
@@ -74,7 +81,13 @@ def prepare_training_data(data, *, length: int, stride: int = 1, val_fraction: f
                              "conditions= is for 3-D window arrays (one row per window).")
         series = validate_frame(data, columns=columns, time_col=time_col, id_col=id_col,
                                 missing=missing, min_length=length, float32_rows=float32_rows,
-                                carry=condition_cols)
+                                carry=condition_cols, affine="fit")
+        index_name = series.time_index[0].name if isinstance(
+            series.time_index[0], pd.DatetimeIndex) else None
+        check_reserved_names([*series.columns, *(c for c in (id_col, time_col, index_name)
+                                                 if c is not None), *(condition_cols or [])])
+        schema = OutputSchema.from_frame(data, series.columns)
+        affine = series.affine
         data = float32_rows = None
         condition_rows = series.carried
         values, bounds = series.values, series.bounds
@@ -87,14 +100,19 @@ def prepare_training_data(data, *, length: int, stride: int = 1, val_fraction: f
                 or condition_cols is not None):
             raise ValueError("columns, time_col, id_col and condition_cols apply to DataFrames; "
                              "give window arrays their conditions with conditions=.")
-        windows = validate_windows(data, window_length=length)
+        raw = np.asarray(data)
+        affine = (window_affine(raw) if raw.ndim == 3 and raw.size and raw.dtype.kind in "fiub"
+                  else None)
+        windows = validate_windows(raw, window_length=length, affine=affine)
         if conditions is not None:
             condition_rows = _window_conditions(conditions, len(windows)).loc[
                 np.repeat(np.arange(len(windows)), length)].reset_index(drop=True)
         values = windows.reshape(-1, windows.shape[2])
         bounds = [(0, len(values))]
         split = _split_ready_made(len(values), length, val_fraction)
-        meta = dict(columns=[f"feature_{j}" for j in range(windows.shape[2])],
+        names = [f"feature_{j}" for j in range(windows.shape[2])]
+        schema = OutputSchema.from_array(raw, names)
+        meta = dict(columns=names,
                     series_ids=[None], freq=None, index_name=None, last_index=[None],
                     from_frame=False)
     else:
@@ -102,12 +120,15 @@ def prepare_training_data(data, *, length: int, stride: int = 1, val_fraction: f
                         f".csv/.parquet file, got {type(data).__name__}.")
     fitted = make_scaler(scaler).fit([values[a:b] for a, b in split.train_bounds])
     fitted.transform(values, inplace=True)  # our own copy, never the user's data
+    if affine is not None:
+        fitted.compose(*affine)
     feature_map = identical_column_map(values)
     keep = first_columns(feature_map)
     if len(keep) < values.shape[1]:
         values = np.ascontiguousarray(values[:, keep])
     return TrainingData(values=values, bounds=bounds, split=split, scaler=fitted,
-                        feature_map=feature_map, conditions=condition_rows, **meta)
+                        feature_map=feature_map, conditions=condition_rows, schema=schema,
+                        **meta)
 
 
 def _window_conditions(conditions, n_windows: int) -> pd.DataFrame:

@@ -22,9 +22,32 @@ class _ColumnScaler:
         if not parts:
             raise ValueError("The scaler needs at least one training row.")
         self.offset_, scale = self._statistics(parts)
-        # A constant column has zero spread; scaling by 1 keeps it finite and invertible.
-        self.scale_ = np.where(scale > np.finfo(np.float32).eps * np.maximum(1.0, np.abs(
-            self.offset_)), scale, 1.0)
+        # A constant column has zero spread; scaling by 1 keeps it finite and invertible. Any
+        # positive spread is kept, however small: a column of amplitude 1e-8 is scaled to
+        # [0, 1] like any other (the data arrive shifted and scaled in float64, see
+        # ``validate_frame(affine=...)``, so a tiny spread is real, not float32 rounding).
+        self.scale_ = np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
+        return self
+
+    def compose(self, offset: np.ndarray, scale: np.ndarray) -> _ColumnScaler:
+        """Fold an earlier map ``x' = (x - offset) / scale`` into this scaler, in place.
+
+        The scaler was fitted on ``x'``; afterwards it maps the original ``x`` directly:
+        ``(x - offset - offset_ * scale) / (scale_ * scale)``, all in float64.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> s = MinMaxScaler().fit([np.array([[0.0], [1.0]])]).compose(np.array([1e12]),
+        ...                                                            np.array([2.0]))
+        >>> s.inverse_transform(np.array([[0.5]])).item()
+        1000000000001.0
+        """
+        self._check_fitted()
+        offset = np.asarray(offset, dtype=np.float64)
+        scale = np.asarray(scale, dtype=np.float64)
+        self.offset_ = offset + self.offset_ * scale
+        self.scale_ = self.scale_ * scale
         return self
 
     def _statistics(self, parts: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -35,7 +58,10 @@ class _ColumnScaler:
             raise RuntimeError("The scaler is not fitted; call fit first.")
 
     def transform(self, values: np.ndarray, *, inplace: bool = False) -> np.ndarray:
-        """Scale ``values`` (last axis = features); ``inplace`` avoids a copy for float arrays."""
+        """Scale ``values`` (last axis = features); ``inplace`` avoids a copy for float arrays.
+
+        Float64 input is scaled in float64 (cast to float32 afterwards for the network).
+        """
         self._check_fitted()
         out = values if inplace else np.array(values, dtype=np.result_type(values, np.float32))
         out -= self.offset_.astype(out.dtype)

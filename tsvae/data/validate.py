@@ -25,8 +25,8 @@ class SeriesData:
         ``(start, stop)`` rows of each series in ``values``.
     series_ids : list
         The ``id_col`` value of each series (``[None]`` for a single series).
-    columns : list of str
-        Feature names in the user's order.
+    columns : list
+        Feature names in the user's order, with their own types (``0`` stays an int).
     time_index : list of pandas.Index
         Each series' time index (DatetimeIndex, or a RangeIndex when the data had no dates).
     freq : str or None
@@ -41,6 +41,8 @@ class SeriesData:
     freq: str | None = None
     #: the ``carry`` columns, one row per row of ``values`` (RangeIndex), or None
     carried: pd.DataFrame | None = None
+    #: ``(offset, scale)`` float64 per column: ``values`` hold ``(x - offset) / scale``
+    affine: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def _check_missing_policy(missing: str) -> None:
@@ -133,26 +135,78 @@ def _fill_missing(frame: pd.DataFrame, missing: str, label: str) -> pd.DataFrame
     return filled
 
 
-def _float32_copy(frame: pd.DataFrame, features: list, float32_rows=None) -> np.ndarray:
-    """The features as a new C-contiguous float32 ``(rows, columns)`` array (pd.NA -> NaN).
+#: Rows converted at a time when scaling a column into the float32 array (bounds the float64
+#: temporary to 8 MiB per column).
+_CHUNK_ROWS = 1 << 20
 
-    Filled column by column: ``DataFrame.to_numpy`` builds a column-major array first, which
-    the C-order copy would double (measured 2x the data at 20 million rows). ``float32_rows``
-    (``(array, names)`` read from a file for us, see ``tsvae.io.read_training_table``) is
-    taken as it is when it holds exactly the features: no copy at all.
+
+def column_affine(frame: pd.DataFrame, features: list) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column ``(offset, scale)`` in float64 that maps each column onto [0, 1].
+
+    Used before the float32 copy: a column ``1e12 + sin(t)`` cast to float32 first would keep
+    steps of 65,536; shifted and divided in float64 it keeps its full variation. Constant or
+    empty columns get ``(value, 1)``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> column_affine(pd.DataFrame({"a": [1e12, 1e12 + 2]}), ["a"])
+    (array([1.e+12]), array([2.]))
     """
-    if float32_rows is not None:
-        rows, names = float32_rows
-        if list(names) == list(features) and len(rows) == len(frame):
-            return rows
-    out = np.empty((len(frame), len(features)), dtype=np.float32)
+    offset = np.zeros(len(features))
+    scale = np.ones(len(features))
     for j, name in enumerate(features):
         column = frame[name]
-        if isinstance(column.dtype, np.dtype):
-            out[:, j] = column.to_numpy()
-        else:
-            out[:, j] = column.to_numpy(dtype=np.float32, na_value=np.nan)
-    return out
+        low, high = column.min(), column.max()
+        if low is pd.NA or high is pd.NA:
+            continue
+        low, high = float(low), float(high)
+        if not (np.isfinite(low) and np.isfinite(high)):
+            continue  # infinite values are reported by the copy
+        offset[j] = low
+        span = high - low
+        if span > 0 and np.isfinite(span):
+            scale[j] = span
+    return offset, scale
+
+
+def _raw_values(column: pd.Series) -> np.ndarray:
+    """A column as a numpy array without a copy where possible (pd.NA -> NaN)."""
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "fiu":
+        return column.to_numpy()
+    return column.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _float32_copy(frame: pd.DataFrame, features: list, float32_rows=None, affine=None
+                  ) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """The features as a new C-contiguous float32 ``(rows, columns)`` array (pd.NA -> NaN),
+    and the ``(row, column)`` of the first infinite value (None when there is none).
+
+    With ``affine = (offset, scale)`` the array holds ``(x - offset) / scale``, computed in
+    float64 a chunk of rows at a time. Filled column by column: ``DataFrame.to_numpy`` builds
+    a column-major array first, which the C-order copy would double (measured 2x the data at
+    20 million rows). ``float32_rows`` (``(array, names)`` read from a file for us, see
+    ``tsvae.io.read_training_table``) is taken as it is when it holds exactly the features
+    and no affine map is asked for: no copy at all.
+    """
+    if float32_rows is not None and affine is None:
+        rows, names = float32_rows
+        if list(names) == list(features) and len(rows) == len(frame):
+            return rows, _first_nonfinite(rows, np.isinf)
+    out = np.empty((len(frame), len(features)), dtype=np.float32)
+    infinite = None
+    for j, name in enumerate(features):
+        raw = _raw_values(frame[name])
+        for first in range(0, len(raw), _CHUNK_ROWS):
+            part = raw[first:first + _CHUNK_ROWS]
+            if raw.dtype.kind == "f" and infinite is None:
+                bad = np.isinf(part)
+                if bad.any():
+                    infinite = (first + int(bad.argmax()), j)
+            if affine is not None:
+                part = (part - affine[0][j]) / affine[1][j]
+            out[first:first + len(part), j] = part
+    return out, infinite
 
 
 def _first_nonfinite(values: np.ndarray, test, chunk: int = 1 << 20) -> tuple[int, int] | None:
@@ -195,6 +249,7 @@ def validate_frame(
     min_length: int = 1,
     float32_rows: tuple | None = None,
     carry: list | None = None,
+    affine=None,
 ) -> SeriesData:
     """Validate a wide (or long/panel, with ``id_col``) frame and copy it into float32.
 
@@ -216,6 +271,12 @@ def validate_frame(
     float32_rows : (numpy.ndarray, list), optional
         Only for a frame read from a file for this call (``tsvae.io.read_training_table``):
         the float32 ``(rows, columns)`` array its columns are views of, used instead of a copy.
+    affine : "fit" or (numpy.ndarray, numpy.ndarray), optional
+        Store ``(x - offset) / scale`` per column, computed in float64 before the float32 cast
+        (so large offsets and tiny ranges keep their precision): ``"fit"`` maps each column
+        onto [0, 1] (:func:`column_affine`; float32 rows read from a file are kept as they
+        are), a pair applies a fitted scaler's offset and scale. Values beyond float32's range
+        after this map are refused. Default: the values as they are.
 
     Returns
     -------
@@ -252,6 +313,12 @@ def validate_frame(
                              f"{list(frame.columns)!r}.")
     exclude = {c for c in (time_col, id_col) if c is not None} | set(carry)
     features = _numeric_columns(frame, columns, exclude)
+    if isinstance(affine, str):
+        if affine != "fit":
+            raise ValueError(f"affine={affine!r}: use 'fit', an (offset, scale) pair or None.")
+        keep_rows = (float32_rows is not None and id_col is None
+                     and list(float32_rows[1]) == list(features))
+        affine = None if keep_rows else column_affine(frame, features)
 
     groups: list[tuple[object, pd.DataFrame]]
     if id_col is None:
@@ -280,13 +347,21 @@ def validate_frame(
         if isinstance(index, pd.DatetimeIndex) or time_col is not None:
             _check_time_order(index, label)
         # One float32 copy of the features; memory stays ~1x the data plus a bool mask.
-        values = _float32_copy(group, features, float32_rows if id_col is None else None)
-        infinite = _first_nonfinite(values, np.isinf)
+        values, infinite = _float32_copy(group, features,
+                                         float32_rows if id_col is None else None, affine)
         if infinite is not None:
             row, col = infinite
             raise ValueError(
                 f"Column {features[col]!r}{label} has an infinite value at row {index[row]!r}; "
                 "replace infinite values (e.g. with NaN and a missing= policy) before fitting."
+            )
+        overflow = _first_nonfinite(values, np.isinf)
+        if overflow is not None:
+            row, col = overflow
+            raise ValueError(
+                f"Column {features[col]!r}{label} has the value {group[features[col]].iloc[row]!r}"
+                f" at row {index[row]!r}, beyond float32's range (3.4e38) once scaled; divide the "
+                "column by a constant (or clip it) first."
             )
         extra = group[carry].reset_index(drop=True) if carry else None
         if _first_nonfinite(values, np.isnan) is not None:
@@ -316,10 +391,11 @@ def validate_frame(
         values=values,
         bounds=bounds,
         series_ids=ids,
-        columns=[str(c) for c in features],
+        columns=list(features),
         time_index=indexes,
         freq=_infer_freq(indexes[0]),
         carried=pd.concat(carried, ignore_index=True) if carry else None,
+        affine=affine,
     )
 
 
@@ -334,19 +410,43 @@ def _infer_freq(index: pd.Index) -> str | None:
         return None
 
 
-def validate_windows(windows, *, window_length: int | None = None) -> np.ndarray:
+def window_affine(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature ``(offset, scale)`` in float64 mapping windows' last axis onto [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> window_affine(np.array([[[1e12, 5.0], [1e12 + 4, 5.0]]]))
+    (array([1.e+12, 5.e+00]), array([4., 1.]))
+    """
+    array = np.asarray(array)
+    low = array.min(axis=(0, 1)).astype(np.float64)
+    span = array.max(axis=(0, 1)).astype(np.float64) - low
+    usable = np.isfinite(low) & np.isfinite(span)
+    offset = np.where(usable, low, 0.0)
+    return offset, np.where(usable & (span > 0), span, 1.0)
+
+
+def validate_windows(windows, *, window_length: int | None = None, affine=None,
+                     dtype=np.float32) -> np.ndarray:
     """Check a 3-D array of ready-made windows ``(n_windows, length, n_features)``.
 
-    Returns a float32, C-contiguous copy. NaN and infinite values are errors.
+    Returns a float32 (or ``dtype``), C-contiguous copy. NaN and infinite values are errors. With
+    ``affine = (offset, scale)`` (float64 per feature) the copy holds ``(x - offset) / scale``
+    computed in float64, and only values beyond float32's range after that are refused.
 
     Examples
     --------
     >>> import numpy as np
     >>> validate_windows(np.zeros((4, 24, 2)), window_length=24).shape
     (4, 24, 2)
+    >>> validate_windows(np.full((1, 2, 1), 1e39), affine=([1e39], [1e39])).ravel().tolist()
+    [0.0, 0.0]
     """
     try:
-        array = np.array(windows, dtype=np.float32, copy=True)
+        array = np.asarray(windows)
+        if array.dtype.kind not in "fiub":
+            array = array.astype(np.float64)
     except (TypeError, ValueError) as err:
         raise TypeError(f"Windows must be a numeric array, could not convert: {err}") from None
     if array.ndim != 3:
@@ -360,10 +460,26 @@ def validate_windows(windows, *, window_length: int | None = None) -> np.ndarray
             f"Windows have {array.shape[1]} steps but the model needs {window_length} "
             "(n_past + n_future); cut them to that length or change n_past/n_future."
         )
-    if not np.isfinite(array).all():
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
         bad = np.argwhere(~np.isfinite(array))[0]
         raise ValueError(
             f"Windows contain NaN or infinite values (first at window {bad[0]}, step {bad[1]}, "
             f"feature {bad[2]}); fill or drop them first."
         )
-    return np.ascontiguousarray(array)
+    if affine is None:
+        out = np.array(array, dtype=dtype, copy=True, order="C")
+    else:
+        offset = np.asarray(affine[0], dtype=np.float64)
+        scale = np.asarray(affine[1], dtype=np.float64)
+        out = np.empty(array.shape, dtype=np.float32)
+        per_chunk = max(1, _CHUNK_ROWS // (array.shape[1] * array.shape[2]))
+        for first in range(0, len(array), per_chunk):
+            out[first:first + per_chunk] = (array[first:first + per_chunk] - offset) / scale
+    if not np.isfinite(out).all():
+        bad = np.argwhere(~np.isfinite(out))[0]
+        raise ValueError(
+            f"Windows have the value {array[tuple(bad)]!r} (window {bad[0]}, step {bad[1]}, "
+            f"feature {bad[2]}), beyond float32's range (3.4e38) once scaled; divide that "
+            "feature by a constant (or clip it) first."
+        )
+    return out

@@ -21,6 +21,11 @@ def row(check: Check, feature: str, statistic: float, *, real=None, synthetic=No
             "threshold": num(threshold), "passed": bool(passed)}
 
 
+class NotApplicable(ValueError):
+    """The data cannot support this check (e.g. too few windows or steps): ``evaluate`` skips
+    it, says why in a warning and in the report's ``meta["skipped"]``."""
+
+
 class Check:
     """Base of all checks: subclasses set the texts and implement :meth:`run`."""
 

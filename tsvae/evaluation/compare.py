@@ -18,6 +18,25 @@ class MethodComparison:
     table: pd.DataFrame
     reports: dict
     diagnostics: object
+    #: whether every method drew the observation model (True) or returned decoded means
+    observation_noise: bool = True
+    #: the latent PCA as a base64 PNG (None without plots)
+    latent_figure: str | None = None
+
+    def to_html(self, path=None, *, overwrite: bool = False) -> str:
+        """One self-contained page: the method-by-figure table, the latent diagnostics with
+        the latent PCA and a section per method; written if ``path`` (atomically; an
+        existing file is refused unless ``overwrite``)."""
+        from tsvae.evaluation.compare_html import render_comparison
+
+        text = render_comparison(self)
+        if path is not None:
+            from pathlib import Path
+
+            from tsvae.io import atomic_write_bytes
+
+            atomic_write_bytes(Path(path), text.encode("utf-8"), overwrite=overwrite)
+        return text
 
     def to_markdown(self) -> str:
         head = "| figure | " + " | ".join(self.table.columns) + " |"
@@ -34,14 +53,17 @@ class MethodComparison:
 
 
 def compare_methods(model, real, methods=DEFAULT_METHODS, n: int | None = None, *,
-                    noise_scale: float = 1.5, checks=None, fast: bool = False,
+                    noise_scale: float = 1.5, observation_noise: bool = True,
+                    checks=None, fast: bool = False,
                     random_state: int | None = 0, conditions=None,
                     **evaluate_kwargs) -> MethodComparison:
     """Generate with each method and evaluate each output against ``real``.
 
     The toolkit's answer to "prior or posterior?": one table, one column per method, with
-    the discriminative and predictive scores, marginal/temporal/correlation gaps, MMD, the
-    privacy figure and the verdict; ``diagnostics`` holds the latent diagnostics.
+    the detection scores (the feature classifier and the GRU of the TimeGAN protocol: by
+    default every check runs, ``feature_discriminative`` included), the predictive scores,
+    marginal/temporal/correlation gaps, MMD, the privacy figure and the verdict;
+    ``diagnostics`` holds the latent diagnostics.
 
     Parameters
     ----------
@@ -55,6 +77,11 @@ def compare_methods(model, real, methods=DEFAULT_METHODS, n: int | None = None, 
         Windows per method (default: as many as the real data has, at most 10,000).
     noise_scale : float
         Scale of the ``noisy_posterior`` method.
+    observation_noise : bool
+        One switch for every method, so that they are compared like with like: all draw the
+        decoder's observation model (True, as real windows carry noise ``z`` does not
+        explain) or all return decoded means (False). The table states it in its
+        ``observation_noise`` row.
     conditions : dict or DataFrame, optional
         For a model fitted with conditions: what every method generates for (as in
         :meth:`TimeSeriesVAE.generate`); pass ``real`` windows of the same condition. For
@@ -79,15 +106,29 @@ def compare_methods(model, real, methods=DEFAULT_METHODS, n: int | None = None, 
     from tsvae.evaluation.inputs import to_windows
 
     real_windows, _ = to_windows(real, "real", model.n_past, None)
+    if checks is None:
+        # Every default check plus the strongest detector, which tells methods apart best.
+        from tsvae.evaluation.evaluate import GROUPS
+
+        checks = [*GROUPS, "feature_discriminative"]
     n = n if n is not None else min(len(real_windows), 10_000)
     columns, reports = {}, {}
     for method in methods:
         synthetic = model.generate(n, method=method, noise_scale=noise_scale,
                                    random_state=random_state, as_array=True,
-                                   conditions=conditions)
+                                   conditions=conditions,
+                                   observation_noise=bool(observation_noise))
         report = evaluate(real, synthetic, model.n_past, checks=checks, fast=fast,
                           random_state=random_state, **evaluate_kwargs)
+        report.meta.update({"method": method, "observation_noise": bool(observation_noise)})
         reports[method] = report
-        columns[method] = report.key_figures()
+        columns[method] = {**report.key_figures(),
+                           "observation_noise": bool(observation_noise)}
     table = pd.DataFrame(columns)
-    return MethodComparison(table, reports, model.latent_diagnostics())
+    figure = None
+    if evaluate_kwargs.get("plots_in_report", True):
+        from tsvae.evaluation import plots
+
+        figure = plots.figure_to_base64(plots.latent_pca(model))
+    return MethodComparison(table, reports, model.latent_diagnostics(),
+                            bool(observation_noise), figure)

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from tsvae.data.long_format import SAMPLE_COL, STEP_COL, is_long_format
+from tsvae.data.long_format import SAMPLE_COL, STEP_COL, is_long_format, with_index_columns
 from tsvae.data.validate import validate_frame
 from tsvae.data.windows import sliding_windows
 from tsvae.evaluation.ml_scores import _GRUHead, _train
@@ -99,6 +99,7 @@ def labelled_windows(data, by: list, n_past: int | None, name: str):
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"by= needs {name} as a DataFrame holding the condition column(s) "
                         f"{by!r} (a series frame, or the long frame that generate() returns).")
+    data = with_index_columns(data)
     missing = [c for c in by if c not in data.columns]
     if missing:
         raise ValueError(f"{name} has no column {missing[0]!r} to evaluate by; columns: "

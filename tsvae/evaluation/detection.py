@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tsvae.evaluation.base import ALL_FEATURES, Check, row
+from tsvae.evaluation.base import ALL_FEATURES, Check, NotApplicable, row
 from tsvae.evaluation.inputs import subsample
 from tsvae.evaluation.splits import FLOOR, TRAIN_TEST, block_roles, random_roles
 
@@ -29,6 +29,8 @@ from tsvae.evaluation.splits import FLOOR, TRAIN_TEST, block_roles, random_roles
 TEST_SHARE = 1 / 3
 #: Fewest windows a class in the training part and in the test part.
 MIN_CLASS_WINDOWS = 5
+#: Fewest steps a window needs for the summaries (curvature reads three steps).
+MIN_STEPS = 3
 #: A detection check passes when its score is at most this (see :func:`passes`).
 PASS_THRESHOLD = 0.15
 
@@ -158,7 +160,7 @@ def _fit_score(detector, parts: dict, seed: int) -> tuple[float, int, int]:
     n_train = min(counts["real_train"], counts["synth_train"])
     n_test = min(counts["real_test"], counts["synth_test"])
     if min(n_train, n_test) < MIN_CLASS_WINDOWS:
-        raise ValueError(f"Too few windows to train and test a detector ({counts}); each part "
+        raise NotApplicable(f"Too few windows to train and test a detector ({counts}); each part "
                          f"needs at least {MIN_CLASS_WINDOWS}: pass more windows.")
     rng = np.random.default_rng(seed)
     # equal classes in training; the test keeps every window (balanced accuracy)
@@ -270,6 +272,9 @@ class DetectionCheck(Check):
         raise NotImplementedError
 
     def run(self, data, options):
+        if data.real.shape[1] < MIN_STEPS:
+            raise NotApplicable(f"the detectors' window summaries need windows of at least "
+                                f"{MIN_STEPS} steps, these have {data.real.shape[1]}")
         limit = self.max_windows_fast if options.fast else self.max_windows
         rng = np.random.default_rng(options.seed)
         # subsample keeps the real windows in time order, which the block split needs

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from tsvae.evaluation import plots
-from tsvae.evaluation.base import ROW_COLUMNS
+from tsvae.evaluation.base import ROW_COLUMNS, NotApplicable
 from tsvae.evaluation.feature_classifier import FeatureDiscriminative
 from tsvae.evaluation.inputs import EvalOptions, prepare, subsample
 from tsvae.evaluation.marginal import KolmogorovSmirnov, Moments, Wasserstein
@@ -25,6 +25,7 @@ from tsvae.evaluation.temporal import (
     PartialAutocorrelation,
     Spectral,
 )
+from tsvae.evaluation.validity import BoundaryAdherence, DiscreteAdherence
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ CHECKS = {check.name: check for check in (
     Discriminative(), Predictive(), MMD(),
     FeatureDiscriminative(), MiniRocket(),
     DistanceToClosestRecord(),
+    BoundaryAdherence(), DiscreteAdherence(),
 )}
 GROUPS = sorted({check.group for check in CHECKS.values()})
 #: Checks run only when named (none at present).
@@ -63,7 +65,7 @@ def _select(checks) -> list:
 def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout=None,
              fast: bool = False, discriminative_iterations: int = 2_000,
              predictive_iterations: int = 5_000, plots_in_report: bool = True, model=None,
-             random_state: int | None = 0, progress: bool = False, by=None,
+             random_state: int | None = 0, progress: bool | None = None, by=None,
              baseline: str | None = None):
     """Compare synthetic with real data using the bundled statistical checks.
 
@@ -78,28 +80,33 @@ def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout
         Window length for series frames (default: the length of the real windows).
     checks : list of str, optional
         Check names or groups (``marginal``, ``temporal``, ``multivariate``, ``ml``,
-        ``detection``, ``privacy``); default all. See ``tsvae.evaluation.CHECKS`` for
-        descriptions and ``docs/evaluation.md`` for the detection checks' split rule.
+        ``detection``, ``privacy``, ``validity``); default all. See
+        ``tsvae.evaluation.CHECKS`` for descriptions and ``docs/evaluation.md`` for the
+        detection checks' split rule.
     holdout : DataFrame or array, optional
-        Real data not used for training, for the privacy check.
+        Real data not used for training, for the privacy check and the real figure of the
+        validity checks.
     fast : bool
         Smaller samples and classifier budgets (a quick look, about 10x faster).
-    discriminative_iterations, predictive_iterations : int
-        Training steps of the post-hoc classifiers (TimeGAN protocol: 2,000 and 5,000).
+    discriminative_iterations : int
+        Training steps of the post-hoc GRU classifier (TimeGAN protocol: 2,000).
+    predictive_iterations : int
+        Training steps of the post-hoc GRU predictor (TimeGAN protocol: 5,000).
     plots_in_report : bool
         Compute the figures for :meth:`EvaluationReport.to_html`.
     model : TimeSeriesVAE, optional
         Adds latent diagnostics to the report.
     random_state : int, optional
         Seed of every subsample and classifier.
-    progress : bool
-        Show a progress bar over the checks (the CLI does).
+    progress : bool, optional
+        Show a progress bar over the checks (on stderr). Default: when someone watches (a
+        terminal or a notebook); each check is also logged at INFO level.
     by : str or list of str, optional
         Condition column(s) in both frames: run the checks separately per condition value
         and measure condition fidelity (see :mod:`tsvae.evaluation.conditional`). Real series
         windows take their last row's value; generated windows carry theirs.
-    baseline : {"var"}, optional
-        Also score a baseline generator fitted here on the real data (a VAR(2)) with the
+    baseline : str, optional
+        ``"var"``: also score a baseline generator fitted here on the real data (a VAR(2)) with the
         detection checks; its scores go to ``report.meta["detection"]`` beside the
         synthetic data's and the real-vs-real floor (no effect on the verdict).
 
@@ -147,16 +154,30 @@ def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout
     from tqdm.auto import tqdm
 
     rows = []
+    if progress is None:
+        from tsvae._quiet import interactive
+
+        progress = interactive()
+    skipped = {}
     bar = tqdm(selected, desc="evaluate", unit="check", disable=not progress, leave=False)
     for check in bar:
         bar.set_postfix_str(check.name)
-        rows.extend(check.run(data, options))
+        logger.info("running check %s (%s)", check.name, check.group)
+        try:
+            rows.extend(check.run(data, options))
+        except NotApplicable as reason:
+            logger.warning("check %s skipped: %s", check.name, reason)
+            skipped[check.name] = str(reason)
     table = pd.DataFrame(rows, columns=ROW_COLUMNS)
+    selected = [c for c in selected if c.name not in skipped]
     described = {c.name: {"group": c.group, "description": c.description, "rule": c.rule}
                  for c in selected}
     figures, latent = {}, None
     if plots_in_report:
-        figures = _figures(data, options, tsne=not fast)
+        from tsvae.evaluation.scores import worst_features
+
+        figures = _figures(data, options, tsne=not fast,
+                           features=worst_features(table, data.columns))
     if model is not None:
         latent = model.latent_diagnostics()
         if plots_in_report:
@@ -166,17 +187,24 @@ def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout
             "random_state": random_state}
     if options.details:
         meta["detection"] = options.details
+    if skipped:
+        meta["skipped"] = skipped
+    from tsvae.evaluation.provenance import provenance
+
+    meta.update(provenance(synthetic, model))
     return EvaluationReport(table, described, figures=figures, latent=latent, meta=meta)
 
 
-def _figures(data, options, *, tsne: bool) -> dict:
+def _figures(data, options, *, tsne: bool, features=None) -> dict:
     rng = np.random.default_rng(options.seed)
     real = subsample(data.real, 2_000, rng)
     synth = subsample(data.synthetic, 2_000, rng)
     makers = {
-        "overlays": lambda: plots.sample_overlays(real, synth, data.columns, rng),
-        "distributions": lambda: plots.distributions(real, synth, data.columns),
-        "acf": lambda: plots.acf_plots(real, synth, data.columns),
+        "overlays": lambda: plots.sample_overlays(real, synth, data.columns, rng,
+                                                  features=features),
+        "distributions": lambda: plots.distributions(real, synth, data.columns,
+                                                     features=features),
+        "acf": lambda: plots.acf_plots(real, synth, data.columns, features=features),
         "embeddings": lambda: plots.embeddings(data.scale(real), data.scale(synth), rng,
                                                tsne=tsne),
         "correlations": lambda: plots.correlation_heatmaps(real, synth, data.columns),

@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from tsvae.data.long_format import SAMPLE_COL, STEP_COL, frame_to_windows, is_long_format
+from tsvae.data.long_format import (
+    SAMPLE_COL,
+    STEP_COL,
+    frame_to_windows,
+    is_long_format,
+    with_index_columns,
+)
 from tsvae.data.validate import validate_frame, validate_windows
 from tsvae.data.windows import sliding_windows
 
@@ -76,11 +82,13 @@ def _feature_columns(frame: pd.DataFrame) -> list:
 
 
 def to_windows(data, name: str, n_past: int | None, columns: list | None = None):
-    """Windows ``(N, T, F)`` (float64) and column names from an array or frame."""
+    """Windows ``(N, T, F)`` (float64) and column names (as in the frame) from an array or
+    frame."""
     if n_past is not None and (isinstance(n_past, bool) or not isinstance(n_past, int | np.integer)
                                or n_past < 1):
         raise ValueError(f"n_past must be a positive integer (the window length), got {n_past!r}.")
     if isinstance(data, pd.DataFrame):
+        data = with_index_columns(data)
         if is_long_format(data):
             # Without explicit columns, non-numeric ones (a panel's id column) are not features;
             # frame_to_windows rejects non-numeric columns that were asked for.
@@ -91,15 +99,17 @@ def to_windows(data, name: str, n_past: int | None, columns: list | None = None)
             if n_past is None:
                 raise ValueError(f"{name} is a series frame: pass n_past, the window length "
                                  "to cut it into.")
-            series = validate_frame(data, columns=columns, min_length=n_past)
-            cols = series.columns
-            windows = np.concatenate(
-                [sliding_windows(series.values[a:b], n_past) for a, b in series.bounds]
-            )
-        windows = validate_windows(windows).astype(np.float64)
-        return windows, [str(c) for c in cols]
+            cols = validate_frame(data, columns=columns, min_length=n_past).columns
+            # Windows of the float64 values: the validity checks compare values exactly (a
+            # level 0.1 or a count of 30,000,001 is not what its float32 cast is).
+            values = np.empty((len(data), len(cols)))
+            for j, column in enumerate(cols):
+                values[:, j] = data[column].to_numpy(dtype=np.float64)
+            windows = sliding_windows(values, n_past)
+        windows = validate_windows(windows, dtype=np.float64)
+        return windows, list(cols)
     if isinstance(data, np.ndarray) or hasattr(data, "__array__"):
-        windows = validate_windows(data).astype(np.float64)
+        windows = validate_windows(data, dtype=np.float64)
         if columns is not None and len(columns) != windows.shape[2]:
             raise ValueError(f"{name} has {windows.shape[2]} features but the real data has "
                              f"{len(columns)}.")
@@ -116,6 +126,7 @@ def prepare(real, synthetic, n_past: int | None, holdout=None) -> EvalData:
         n_past = real_w.shape[1]
     synth_cols = columns if not isinstance(synthetic, pd.DataFrame) else None
     if isinstance(synthetic, pd.DataFrame):
+        synthetic = with_index_columns(synthetic)
         missing = [c for c in columns if c not in synthetic.columns]
         if missing:
             raise ValueError(f"synthetic is missing column {missing[0]!r}; real and synthetic "
@@ -133,7 +144,8 @@ def prepare(real, synthetic, n_past: int | None, holdout=None) -> EvalData:
     holdout_w = None
     if holdout is not None:
         holdout_w, _ = to_windows(holdout, "holdout", real_w.shape[1], columns)
-    return EvalData(real_w, synth_w, columns, holdout_w)
+    # Rows and figures label features by text; lookups above used the names as they are.
+    return EvalData(real_w, synth_w, [str(c) for c in columns], holdout_w)
 
 
 def subsample(windows: np.ndarray, limit: int, rng: np.random.Generator) -> np.ndarray:

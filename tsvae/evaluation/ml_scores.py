@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from tsvae.evaluation.base import ALL_FEATURES, Check, row
+from tsvae.evaluation.base import ALL_FEATURES, Check, NotApplicable, row
 from tsvae.evaluation.inputs import subsample
 
 BATCH = 128
@@ -182,6 +182,9 @@ class Predictive(Check):
             "max(0.005, 10%).")
 
     def run(self, data, options):
+        if data.real.shape[1] < 2:
+            raise NotApplicable("the predictive score forecasts the next step, so windows need "
+                                "at least 2 steps")
         real = subsample(data.real_scaled, options.max_windows * 5, options.rng)
         synth = subsample(data.synthetic_scaled, options.max_windows * 5, options.rng)
         kwargs = {"iterations": options.predictive_iterations, "seed": options.seed}

@@ -114,6 +114,8 @@ class EvaluationReport:
                  "| group | rows | passed | pass rate |", "|---|---|---|---|"]
         for group, g in self.group_summary().iterrows():
             lines.append(f"| {group} | {g['rows']} | {g['passed']} | {g['pass_rate']:.0%} |")
+        for name, reason in (self.meta.get("skipped") or {}).items():
+            lines.append(f"\nNot run: {name} ({reason})")
         lines += ["", "| " + " | ".join(ROW_COLUMNS) + " |",
                   "|" + "---|" * len(ROW_COLUMNS)]
         for record in self.table.itertuples(index=False):
@@ -124,9 +126,11 @@ class EvaluationReport:
         summary = self.group_summary()
         groups = ", ".join(f"{g} {int(r.passed)}/{int(r.rows)}" for g, r in summary.iterrows())
         figures = self.key_figures()
+        skipped = ", ".join(self.meta.get("skipped") or {})
         return (f"EvaluationReport(verdict={'PASS' if self.passed else 'FAIL'}, "
                 f"pass_rate={self.pass_rate:.2f}, {groups}; "
-                f"discriminative={figures['discriminative']:.3f})")
+                f"discriminative={figures['discriminative']:.3f}"
+                + (f"; not run: {skipped}" if skipped else "") + ")")
 
     def to_html(self, path=None, *, overwrite: bool = False) -> str:
         """Self-contained HTML (embedded PNG images, no network); written if ``path``

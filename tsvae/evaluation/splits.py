@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tsvae.evaluation.base import NotApplicable
+
 #: Roles of consecutive real blocks for a detection score: 0 = train, 1 = test.
 TRAIN_TEST = (0, 0, 1)
 #: Roles for the real-vs-real floor: 0/1 = first real side train/test, 2/3 = second side.
@@ -71,9 +73,9 @@ def block_roles(n: int, gap: int, *, pattern=TRAIN_TEST, block: int | None = Non
     size = max(min(size, n // len(pattern)), 1)
     if size < smallest:
         need = len(pattern) * smallest
-        raise ValueError(f"Too few real windows ({n}) to split into {len(pattern)} time blocks "
-                         f"of {n_roles} roles with a gap of {gap} windows; pass at least {need} "
-                         "real windows (a longer series) or shorter windows.")
+        raise NotApplicable(f"Too few real windows ({n}) to split into {len(pattern)} time "
+                            f"blocks of {n_roles} roles with a gap of {gap} windows; pass at "
+                            f"least {need} real windows (a longer series) or shorter windows.")
     offset = 0 if seed is None else int(np.random.default_rng(seed).integers(size))
     block = (np.arange(n) + offset) // size
     roles = pattern[block % len(pattern)]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tsvae.data.long_format import windows_to_frame
+from tsvae.data.long_format import check_layout
 from tsvae.generation.budget import (
     check_fits_in_memory,
     series_output_bytes,
@@ -119,6 +119,13 @@ def _decode(model, z: np.ndarray, contexts: np.ndarray | None, rng: np.random.Ge
     return out
 
 
+def _check_latents(z: np.ndarray) -> None:
+    """Refuse latent draws the float32 decoder cannot represent (a huge ``noise_scale``)."""
+    if not (np.isfinite(z).all() and np.abs(z).max(initial=0.0) < np.finfo(np.float32).max):
+        raise ValueError("Generation produced non-finite values: the latent draws overflowed "
+                         "(noise_scale too large?). Use a smaller noise_scale.")
+
+
 def _check_finite(result: np.ndarray, z: torch.Tensor) -> None:
     """Refuse a batch with NaN or infinite values instead of returning it."""
     if np.isfinite(result).all():
@@ -146,12 +153,36 @@ def _encode(model, windows: np.ndarray, batch_size: int,
     return Latents(np.concatenate(mus), np.concatenate(log_vars))
 
 
+#: The method ``generate`` uses when none is named: the one the prior-vs-posterior study
+#: (``benchmarks/prior_vs_posterior.py``, ``docs/prior-vs-posterior.md``) found closest to
+#: real data among the methods that make fresh samples.
+DEFAULT_METHOD = "aggregate"  # the default of every generate signature
+#: The default of ``observation_noise``, the same for every method: real windows carry what
+#: ``z`` does not explain, so every method draws ``p(x|z)`` like they do (like with like).
+DEFAULT_OBSERVATION_NOISE = True
+
+
 def _observation_noise_default(method: str, observation_noise: bool | None) -> bool:
-    # Fresh samples draw from the observation model p(x|z); posterior methods stay decoded
-    # means around real windows (noise_scale=0 is then exactly the reconstruction).
+    # One rule for every method (``method`` is kept for callers' readability only).
     if observation_noise is None:
-        return not SAMPLERS[method].uses_real_windows
+        return DEFAULT_OBSERVATION_NOISE
     return bool(observation_noise)
+
+
+def _warn_if_prior_hole(model, method: str) -> None:
+    """Log a warning when ``prior`` is asked of a model whose prior is not covered."""
+    if method != "prior":
+        return
+    from tsvae.diagnostics import PRIOR_HOLE_WARNING, cached_prior_hole_score
+
+    score = cached_prior_hole_score(model)
+    if score >= PRIOR_HOLE_WARNING:
+        logger.warning(
+            "method='prior' on a model whose prior-hole score is %.2f: that share of N(0, I) "
+            "draws lands far from every training latent, where the decoder never learned "
+            "(from %.2f on, the prior made windows less like the data than 'aggregate' in "
+            "tsvae's prior-vs-posterior study). method='aggregate' samples where the "
+            "training latents are.", score, PRIOR_HOLE_WARNING)
 
 
 def _context_vectors(model, past_scaled: np.ndarray) -> np.ndarray:
@@ -183,15 +214,22 @@ def _past_from_context(model, context) -> np.ndarray:
     past = values[-model.n_past:]
     if not np.isfinite(past).all():
         raise ValueError("context has NaN or infinite values in its last n_past rows; fill them.")
-    return model.to_model_features(model.scaler_.transform(past.astype(np.float32)))[None]
+    # Scaled in float64 (a large offset keeps its small variation), then cast.
+    return model.to_model_features(model.scaler_.transform(past).astype(np.float32))[None]
 
 
-def generate_new_data(model, x=None, *, n: int | None = None, method: str = "prior",
+def generate_new_data(model, x=None, *, n: int | None = None, method: str = "aggregate",
                       noise_scale: float = 1.0, context=None, random_state=None,
                       as_array: bool = False, return_latents: bool = False,
                       observation_noise: bool | None = None, batch_size: int = DECODE_BATCH,
-                      precision: str = "32", conditions=None):
+                      precision: str = "32", conditions=None, layout: str = "long",
+                      start=None):
     """Generate synthetic windows from a fitted :class:`~tsvae.TimeSeriesVAE`.
+
+    Output keeps the user's schema: values in original units, clipped to each column's
+    observed range, integer and bool columns with their dtype, columns with at most 20
+    observed values on those values, constant columns exactly constant (switch these off
+    with the model's ``enforce_bounds``, ``enforce_types`` and ``snap_discrete``).
 
     Parameters
     ----------
@@ -202,8 +240,11 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
         posterior methods encode. Default: the model's training windows (their saved latents).
     n : int, optional
         Number of windows; default ``len(x)`` when ``x`` is given.
-    method : {"prior", "posterior", "noisy_posterior", "aggregate"}
-        How latents are drawn (see :mod:`tsvae.generation.samplers`).
+    method : {"aggregate", "prior", "posterior", "noisy_posterior"}
+        How latents are drawn (see :mod:`tsvae.generation.samplers`). Default
+        ``"aggregate"``: a mixture fitted to the training latents, the best of the fresh-sample
+        methods in the prior-vs-posterior study. ``"prior"`` logs a warning when the model's
+        prior-hole score is high.
     noise_scale : float
         Posterior noise multiplier of ``noisy_posterior`` (0 = reconstruction).
     context : DataFrame or array, optional
@@ -212,15 +253,27 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
     random_state : int, optional
         Seed; the same seed gives the same output.
     as_array : bool
-        Return ``(n, steps, n_features)`` instead of the long DataFrame.
+        Return ``(n, steps, n_features)`` float64 instead of a DataFrame (schema restored:
+        rounded, clipped and snapped values, but no integer/bool dtypes).
+    layout : {"long", "multiindex"}
+        The frame's shape: ``"long"`` has ``sample`` and ``step`` columns (a RangeIndex),
+        ``"multiindex"`` a ``(sample, step)`` MultiIndex and only the data columns. Either is
+        accepted back as ``x`` and by :func:`tsvae.evaluate`.
+    start : timestamp-like, optional
+        Date the windows: step ``j`` of every window gets ``start + j * freq`` (the training
+        data's frequency), in a column named after the training data's time column or index
+        (``"timestamp"`` when unnamed or taken), placed before the features. A naive
+        ``start`` is read in the training data's time zone. Needs a model fitted on regularly
+        dated rows.
     return_latents : bool
         Also return the latent draws ``z`` of shape ``(n, latent_dim)``.
     observation_noise : bool, optional
         Sample the decoder's observation model (decoded mean plus a VAR(p) residual process
         fitted on the training windows after training, see
         :mod:`tsvae.generation.observation`) instead of returning the decoded mean.
-        Default: on for ``prior`` and ``aggregate`` (fresh samples
-        of ``p(x)``), off for the posterior methods.
+        Default: on, for every method, because real windows also carry what ``z`` does not
+        explain; ``False`` gives decoded means (with ``noisy_posterior`` and
+        ``noise_scale=0``, exactly the reconstruction).
     batch_size : int
         Windows decoded at a time under ``torch.inference_mode`` (the same seed and batch size
         give the same output).
@@ -240,8 +293,9 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
     Returns
     -------
     pandas.DataFrame or numpy.ndarray
-        Long frame with ``sample``, ``step`` (and the id column for panel models), then the
-        features in original units and order; or the array. ``(result, z)`` with
+        Long frame with ``sample``, ``step`` (and the time column with ``start``, the id column
+        for panel models), then the features in original units and order, under the user's
+        column names (of any type); or the array. ``(result, z)`` with
         ``return_latents``. Steps are ``n_past`` long, or ``n_future`` for conditional models.
 
     Examples
@@ -257,8 +311,11 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
     """
     model._check_fitted()
     _check_method(method)
+    check_layout(layout)
+    _warn_if_prior_hole(model, method)
     noise_scale = _check_noise_scale(noise_scale)
     batch_size = _check_batch_size(batch_size)
+    times = None if start is None else _window_times(model, start)
     precision = _check_precision(precision)
     uses_real = SAMPLERS[method].uses_real_windows
     if context is not None and not model.n_future:
@@ -301,6 +358,7 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
 
     z, source = _draw_latents(model, method, noise_scale, latents, n, rng, wanted,
                               pool_conditions)
+    _check_latents(z)
     chosen_contexts = None
     if model.n_future:
         if context is not None:
@@ -319,7 +377,7 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
     decoder_context = _join(chosen_contexts, window_conditions)
     windows = _decode(model, z.astype(np.float32), decoder_context, rng,
                       _observation_noise_default(method, observation_noise), batch_size,
-                      finish=model.to_original_units, precision=precision,
+                      finish=model.to_output_units, precision=precision,
                       conditions=window_conditions)
 
     extra = {}
@@ -331,9 +389,37 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "pri
     if window_conditions is not None and not as_array:
         values = model.condition_encoder_.inverse_transform(window_conditions)
         extra.update({c: values[c].to_numpy() for c in values.columns})
-    result = windows if as_array else windows_to_frame(windows, model.columns_,
-                                                       extra=extra or None)
+    result = windows if as_array else model.output_frame(windows, extra=extra or None,
+                                                          layout=layout, times=times)
+    if not as_array:
+        result.attrs["tsvae"] = {"method": method, "observation_noise": bool(
+            _observation_noise_default(method, observation_noise))}
+        if method == "noisy_posterior":
+            result.attrs["tsvae"]["noise_scale"] = noise_scale
     return (result, z) if return_latents else result
+
+
+def _window_times(model, start) -> pd.DatetimeIndex:
+    """Timestamps of the steps of a generated window that starts at ``start``."""
+    if model.freq_ is None:
+        raise ValueError("start= dates the windows with the training data's frequency, but this "
+                         "model was fitted on data without regular timestamps; leave start out.")
+    if not isinstance(start, str | pd.Timestamp | np.datetime64) and not hasattr(start, "year"):
+        # pd.Timestamp(5) is 5 ns after 1970: never what a user of dated data means.
+        raise ValueError(f"start={start!r} is not a timestamp; pass a date string such as "
+                         "'2024-01-01 00:00', a pandas Timestamp or a datetime.")
+    try:
+        first = pd.Timestamp(start)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"start={start!r} is not a timestamp ({err}); pass e.g. "
+                         "'2024-01-01 00:00'.") from None
+    last = next((v for v in model.last_index_ if isinstance(v, pd.Timestamp)), None)
+    zone = None if last is None else last.tz
+    if first.tz is None and zone is not None:
+        first = first.tz_localize(zone)
+    steps = model.n_future or model.n_past
+    return pd.date_range(first, periods=steps, freq=pd.tseries.frequencies.to_offset(
+        model.freq_))
 
 
 def _join(*parts):
@@ -440,7 +526,7 @@ def _future_index(model, last, length: int) -> pd.Index:
     return pd.RangeIndex(start, start + length, name=model.index_name_)
 
 
-def generate_series(model, length: int, *, method: str = "prior", context=None,
+def generate_series(model, length: int, *, method: str = "aggregate", context=None,
                     noise_scale: float = 1.0, random_state=None,
                     observation_noise: bool | None = None, conditions=None) -> pd.DataFrame:
     """Roll a conditional model (``n_future > 0``) forward on its own output.
@@ -477,6 +563,7 @@ def generate_series(model, length: int, *, method: str = "prior", context=None,
         f"{n_series} series of {length:,} rows x {model.n_features_} features",
         "ask for a shorter length and continue from the last rows with context=")
     _check_method(method)
+    _warn_if_prior_hole(model, method)
     noise_scale = _check_noise_scale(noise_scale)
     rng = np.random.default_rng(random_state)
 
@@ -506,18 +593,22 @@ def generate_series(model, length: int, *, method: str = "prior", context=None,
 
     chunks = []
     for _ in range(math.ceil(length / model.n_future)):
-        z = sampler.sample(len(pasts), rng).z.astype(np.float32)
+        z = sampler.sample(len(pasts), rng).z
+        _check_latents(z)
+        z = z.astype(np.float32)
         future = _decode(model, z, _join(_context_vectors(model, pasts), condition), rng, noisy,
                          conditions=condition)
         chunks.append(future)
         pasts = np.concatenate([pasts, future], axis=1)[:, -model.n_past:]
     scaled = np.concatenate(chunks, axis=1)[:, :length]
-    values = model.to_original_units(scaled)
+    values = model.to_output_units(scaled)
 
     frames = []
     for series_values, series_last, series_id in zip(values, last, ids, strict=True):
-        frame = pd.DataFrame(series_values, columns=model.columns_,
+        frame = pd.DataFrame(series_values, columns=pd.Index(model.columns_, tupleize_cols=False),
                              index=_future_index(model, series_last, length))
+        if model.enforce_types:
+            frame = model.output_schema.cast(frame)
         if model.id_col_ is not None and series_id is not None:
             frame.insert(0, model.id_col_, series_id)
         if condition is not None:

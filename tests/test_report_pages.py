@@ -1,0 +1,112 @@
+"""The evaluation report and the comparison page: what a reader finds, in which order."""
+
+import re
+
+import numpy as np
+import pandas as pd
+
+import tsvae
+from tsvae.evaluation.report import EvaluationReport
+from tsvae.evaluation.scores import failures, verdict_sentence, worst_features
+
+
+def _row(check, group, feature, statistic, threshold, passed):
+    return {"check": check, "group": group, "feature": feature, "statistic": statistic,
+            "real_value": None, "synthetic_value": None, "p_value": None,
+            "threshold": threshold, "passed": passed}
+
+
+def _made_up_report(meta=None) -> EvaluationReport:
+    """Groups from any branch of the project (validity, detection) next to the usual ones."""
+    rows = [
+        _row("ks", "marginal", "a", 0.05, 0.1, True),
+        _row("ks", "marginal", "b", 0.30, 0.1, False),   # 3x its bound
+        _row("acf", "temporal", "a", 0.9, 0.15, False),  # 6x: the worst
+        _row("acf", "temporal", "b", 0.1, 0.15, True),
+        _row("bounds", "validity", "a", 0.0, 0.0, True),
+        _row("minirocket", "detection", "(all)", 0.2, 0.1, False),  # 2x
+        _row("feature_discriminative", "ml", "(all)", 0.25, 0.1, False),
+    ]
+    checks = {name: {"group": group, "description": f"``{name}`` test", "rule": "rule"}
+              for name, group in (("ks", "marginal"), ("acf", "temporal"),
+                                  ("bounds", "validity"), ("minirocket", "detection"),
+                                  ("feature_discriminative", "ml"))}
+    return EvaluationReport(pd.DataFrame(rows), checks, meta=meta or {})
+
+
+def test_verdict_names_failing_groups_and_failures_are_worst_first():
+    report = _made_up_report()
+    sentence = verdict_sentence(report.table)
+    assert sentence.startswith("FAIL: 4 of 5 groups fall short")
+    assert "temporal (50% of rows pass; acf fails 1 of 2)" in sentence
+    assert failures(report.table)["feature"].tolist()[:3] == ["a", "b", "(all)"]
+    assert worst_features(report.table, ["b", "a", "c"], n=3) == ["a", "b", "c"]
+
+
+def test_report_page_has_scores_per_group_details_and_worst_first_failures():
+    report = _made_up_report(meta={"tsvae_version": tsvae.__version__,
+                                   "created": "2026-01-01 00:00 UTC", "method": "aggregate",
+                                   "model_parameters": {"alpha": 20.0}})
+    text = report.to_html()
+    summary = text[text.index('<section id="summary">'):text.index('<section id="failures">')]
+    for group, score in (("marginal", "50%"), ("temporal", "50%"), ("validity", "100%"),
+                         ("detection", "0%"), ("ml", "0%")):
+        assert re.search(rf'class="name">{group}</div><div class="value">{score}<', summary)
+    # The strongest detector is shown as a detection score: 1 - 2 * 0.25 = 50%.
+    assert 'detection: feature classifier</div><div class="value">50%<' in summary
+    section = text[text.index('<section id="failures">'):text.index('<section id="checks">')]
+    order = [section.index(f">{s}</td>") for s in ("6.0x", "3.0x", "2.5x", "2.0x")]
+    assert order == sorted(order)
+    checks = text[text.index('<section id="checks">'):]
+    assert checks.count("<details>") == 6  # one per group and the check descriptions
+    assert "<code>ks</code> test" in checks and "``" not in text
+    provenance = text[text.index('<section id="provenance">'):]
+    assert tsvae.__version__ in provenance and "2026-01-01" in provenance
+    assert "Model parameters" in provenance and "alpha" in provenance
+
+
+def test_evaluate_records_provenance_and_draws_the_worst_features(fitted_model, energy_small):
+    synthetic = fitted_model.generate(60, random_state=0)
+    report = tsvae.evaluate(energy_small, synthetic, n_past=12, checks=["marginal"],
+                            fast=True, model=fitted_model, plots_in_report=False)
+    meta = report.meta
+    assert meta["tsvae_version"] == tsvae.__version__ and meta["created"].endswith("UTC")
+    assert meta["method"] == "aggregate" and meta["observation_noise"] is True
+    assert meta["model_parameters"]["n_past"] == 12
+    assert "method aggregate with the observation model" in report.to_html()
+
+
+def test_compare_page_has_method_table_latent_section_and_a_section_per_method(
+        fitted_model, energy_small):
+    result = tsvae.compare_methods(fitted_model, energy_small, n=100, fast=True,
+                                   checks=["ks", "discriminative"], plots_in_report=False)
+    text = result.to_html()
+    assert '<table id="method-table">' in text
+    table = text[text.index('<table id="method-table">'):text.index("</table>")]
+    for row in ("discriminative", "observation_noise", "group: marginal", "group: ml",
+                "detection: GRU classifier (TimeGAN protocol)"):
+        assert f">{row}</td>" in table
+    assert '<section id="latent">' in text and "prior_hole_score" in text
+    positions = [text.index(f'<section id="method-{m}" class="method">')
+                 for m in ("prior", "posterior", "noisy_posterior", "aggregate")]
+    assert positions == sorted(positions)
+    assert "Method: aggregate" in text and 'class="verdict' in text
+
+
+def test_compare_cli_report_is_the_comparison_page(tmp_path, fitted_model, energy_small):
+    import subprocess
+    import sys
+
+    model_path, real_path = tmp_path / "m.tsvae", tmp_path / "real.csv"
+    fitted_model.save(model_path)
+    energy_small.iloc[:200].to_csv(real_path)
+    out = tmp_path / "c.html"
+    run = subprocess.run([sys.executable, "-m", "tsvae.cli", "compare", str(model_path),
+                          str(real_path), "--time-col", "date", "-n", "60", "--fast",
+                          "--checks", "ks", "discriminative",
+                          "--report", str(out), "--no-progress"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    text = out.read_text()
+    assert '<table id="method-table">' in text and '<section id="method-prior"' in text
+    assert np.all([f'id="method-{m}"' in text for m in ("posterior", "aggregate")])

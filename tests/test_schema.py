@@ -1,0 +1,121 @@
+"""Synthetic output keeps the user's schema: precision, bounds and types, names, time zones,
+and the validity checks of ``evaluate``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import tiny_model
+
+import tsvae
+from tsvae.data.long_format import is_long_format
+
+METHODS = ("prior", "posterior", "noisy_posterior", "aggregate")
+
+
+def _sines(n: int = 600) -> np.ndarray:
+    return np.sin(np.arange(n) / 3)
+
+
+def test_large_offsets_and_tiny_ranges_keep_their_spread_and_constants_stay_exact():
+    t = np.arange(600)
+    df = pd.DataFrame({"big": 1e12 + np.sin(t / 3), "tiny": 1e-8 * np.sin(t / 3 + 1),
+                       "const": np.full(600, 1e-6), "three": np.full(600, 3.5),
+                       "plain": np.sin(t / 3 + 2)})
+    model = tiny_model(max_epochs=20, learning_rate=1e-2).fit(df)
+    real_std = {"big": (df["big"] - 1e12).std(), "tiny": df["tiny"].std()}
+    for method in ("aggregate", "posterior"):
+        out = model.generate(500, method=method, random_state=0)
+        assert (out["big"] - 1e12).std() == pytest.approx(real_std["big"], rel=0.05)
+        assert out["tiny"].std() == pytest.approx(real_std["tiny"], rel=0.05)
+    outputs = [model.generate(20, method=m, random_state=0, as_array=True)[..., 2:4]
+               for m in METHODS]
+    outputs.append(model.reconstruct(df, as_array=True)[..., 2:4])
+    for out in outputs:
+        assert (out[..., 0] == 1e-6).all() and (out[..., 1] == 3.5).all()
+    series = tiny_model(n_future=4, max_epochs=1).fit(df).generate_series(10, random_state=0)
+    assert (series["const"] == 1e-6).all() and (series["three"] == 3.5).all()
+    # Only values beyond float32's range once scaled are refused.
+    huge = pd.DataFrame({"x": 1e39 * (1 + _sines(100))})
+    tiny_model(max_epochs=1).fit(huge)
+
+
+def test_bounds_integers_bools_and_levels_are_restored_and_switchable():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"load": np.abs(_sines()) * 50 + rng.random(600),
+                       "count": rng.poisson(3, 600),
+                       "flag": rng.random(600) > 0.5,
+                       "level": rng.choice([0, 10, 20, 30], 600).astype(float),
+                       "nullable": pd.array(rng.integers(0, 40, 600), dtype="Int64")})
+    model = tiny_model(max_epochs=2).fit(df)
+    for method in METHODS:
+        out = model.generate(30, method=method, random_state=0)
+        assert out["load"].between(df["load"].min(), df["load"].max()).all()
+        assert out["count"].dtype == np.int64 and out["flag"].dtype == bool
+        assert str(out["nullable"].dtype) == "Int64"
+        assert set(out["level"]) <= {0.0, 10.0, 20.0, 30.0}
+        array = model.generate(30, method=method, random_state=0, as_array=True)
+        assert array.dtype == np.float64 and (array[..., 1] == np.round(array[..., 1])).all()
+    assert set(model.reconstruct(df)["level"]) <= {0.0, 10.0, 20.0, 30.0}
+    raw = model.set_params(enforce_bounds=False, enforce_types=False, snap_discrete=False)
+    out = raw.generate(30, random_state=0)
+    assert out["count"].dtype == np.float64 and not set(out["level"]) <= {0, 10, 20, 30}
+
+
+@pytest.mark.parametrize("name", ["sample", "step"])
+def test_reserved_names_are_refused_and_names_keep_their_type(name):
+    with pytest.raises(ValueError, match=f"'{name}'.*rename"):
+        tiny_model(max_epochs=1).fit(pd.DataFrame({name: _sines(100), "x": _sines(100)}))
+    df = pd.DataFrame({0: _sines(200), 1: np.cos(np.arange(200) / 4)})
+    model = tiny_model(max_epochs=1).fit(df)
+    out = model.generate(4, random_state=0)
+    assert list(out.columns) == ["sample", "step", 0, 1]
+    for x in (df, out, model.generate(4, random_state=0, layout="multiindex")):
+        assert len(model.generate(method="posterior", x=x, random_state=0))
+        assert len(model.reconstruct(x)) and len(model.encode(x)[0])
+    multi = model.generate(4, random_state=0, layout="multiindex")
+    assert multi.index.names == ["sample", "step"] and list(multi.columns) == [0, 1]
+    assert is_long_format(multi)
+    report = tsvae.evaluate(df, model.generate(20, random_state=1, layout="multiindex"),
+                            n_past=12, checks=["boundary_adherence"], plots_in_report=False)
+    assert list(report.table["feature"]) == ["0", "1"]
+
+
+def test_time_zone_survives_save_load_and_windows_can_be_dated(tmp_path):
+    index = pd.date_range("2024-03-30", periods=200, freq="h", tz="Europe/Berlin")
+    df = pd.DataFrame({"y": _sines(200)}, index=index)
+    model = tiny_model(max_epochs=1).fit(df)
+    model.save(tmp_path / "m.tsvae")
+    loaded = tsvae.TimeSeriesVAE.load(tmp_path / "m.tsvae")
+    assert str(loaded.last_index_[0].tz) == "Europe/Berlin"
+    out = loaded.generate(2, random_state=0, start="2024-03-31 00:00")
+    stamps = out.loc[out["sample"] == 0, "timestamp"]
+    assert stamps.iloc[0] == pd.Timestamp("2024-03-31 00:00", tz="Europe/Berlin")
+    assert stamps.iloc[3] == pd.Timestamp("2024-03-31 04:00", tz="Europe/Berlin")  # DST
+    with pytest.raises(ValueError, match="regular timestamps"):
+        tiny_model(max_epochs=1).fit(df.reset_index(drop=True)).generate(2, start="2024-01-01")
+
+
+def test_validity_checks_score_out_of_range_and_off_level_values():
+    rng = np.random.default_rng(0)
+    real = np.stack([rng.random((200, 12)), rng.choice([0.0, 10.0, 20.0], (200, 12))], axis=2)
+    bad = real + rng.normal(0, 0.3, real.shape)
+    good = report = None
+    for synth in (real[::-1].copy(), bad):
+        report = tsvae.evaluate(real, synth, checks=["validity"], plots_in_report=False)
+        good = report if good is None else good
+    assert good.table["passed"].all() and (good.table["real_value"] == 1.0).all()
+    assert not report.table["passed"].any()
+    assert set(report.table["check"]) == {"boundary_adherence", "discrete_adherence"}
+    assert "validity" in report.to_markdown()
+
+
+def test_energy_output_has_no_negative_load_and_lights_on_their_levels(energy_small):
+    model = tiny_model(max_epochs=2).fit(energy_small)
+    levels = set(energy_small["lights"].unique())
+    for method in ("prior", "aggregate"):
+        out = model.generate(50, method=method, random_state=0)
+        assert (out["Appliances"] >= 0).all() and (out["lights"] >= 0).all()
+        assert set(out["lights"]) <= levels
+        assert out["lights"].dtype == energy_small["lights"].dtype

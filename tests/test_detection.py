@@ -208,3 +208,15 @@ def test_model_profile(fitted_model, energy_small):
         assert table[f"{score}_mean"].between(0, 0.5).all()
         assert set(table[f"vs_VAR(2)_{score}"]) <= {"below", "above", "tie", ""}
     assert table.loc[0, "giveaways"].count(";") == 1
+
+
+def test_report_says_what_gives_the_synthetic_windows_away():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(400, 12, 2))
+    jumpy = rng.normal(size=(400, 12, 2)) * np.where(rng.random((400, 12, 1)) < 0.1, 6, 1)
+    report = tsvae.evaluate(real, jumpy, checks=["feature_discriminative"], fast=True,
+                            plots_in_report=False)
+    giveaways = report.meta["detection"]["feature_discriminative"]["giveaways"]
+    assert 1 <= len(giveaways) <= 5
+    assert any("largest" in g["summary"] or "std" in g["summary"] for g in giveaways[:2])
+    assert "What gives the synthetic windows away" in report.to_html()

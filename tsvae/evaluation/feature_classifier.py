@@ -194,6 +194,48 @@ def feature_giveaways(real: np.ndarray, synthetic: np.ndarray, columns=None, *, 
     return table.sort_values("importance", ascending=False).head(top).reset_index(drop=True)
 
 
+def summary_gaps(real: np.ndarray, synthetic: np.ndarray, columns=None, *, top: int = 5):
+    """The window summaries whose distributions differ most between real and synthetic
+    windows (two-sample Kolmogorov-Smirnov statistic), largest first.
+
+    Unlike permutation importance, a summary keeps its rank when the classifier could use
+    another, correlated one instead.
+
+    Parameters
+    ----------
+    real, synthetic : numpy.ndarray
+        Windows ``(N, T, F)`` on one scale.
+    columns : list of str, optional
+        Feature names (default ``feature_0``, ...).
+    top : int
+        How many summaries to return.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``summary``, ``ks`` (0 = same distribution, 1 = disjoint), ``real_mean``,
+        ``synthetic_mean``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> real = rng.normal(size=(300, 12, 1))
+    >>> summary_gaps(real, 3 * rng.normal(size=(300, 12, 1)), ["a"], top=1)["summary"][0]
+    'std (a)'
+    """
+    import pandas as pd
+    from scipy.stats import ks_2samp
+
+    columns = columns or [f"feature_{j}" for j in range(real.shape[2])]
+    real_x, synth_x = window_features(real), window_features(synthetic)
+    ks = ks_2samp(real_x, synth_x, axis=0).statistic
+    table = pd.DataFrame({"summary": window_feature_names(columns), "ks": ks,
+                          "real_mean": real_x.mean(axis=0),
+                          "synthetic_mean": synth_x.mean(axis=0)})
+    return table.sort_values("ks", ascending=False).head(top).reset_index(drop=True)
+
+
 class FeatureDiscriminative(DetectionCheck):
     """Gradient boosting on window summaries, under the detection split."""
 
@@ -208,3 +250,18 @@ class FeatureDiscriminative(DetectionCheck):
 
     def detector(self, options):
         return feature_detector(max_iter=100 if options.fast else 200)
+
+    def run(self, data, options):
+        rows = super().run(data, options)
+        details = getattr(options, "details", None)
+        if details is not None and not rows[0]["passed"]:
+            # What a user (and the next model change) needs: which summaries give it away.
+            from tsvae.evaluation.inputs import subsample
+
+            limit = self.max_windows_fast if options.fast else self.max_windows
+            rng = np.random.default_rng(options.seed)
+            real = subsample(data.real_scaled, limit, rng)
+            synthetic = subsample(data.synthetic_scaled, limit, rng)
+            table = summary_gaps(real, synthetic, [str(c) for c in data.columns])
+            details.setdefault(self.name, {})["giveaways"] = table.to_dict("records")
+        return rows

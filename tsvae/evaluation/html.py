@@ -211,6 +211,23 @@ def page(title: str, body: list[str]) -> str:
                       f"<style>{STYLE}</style></head><body>", *body, "</body></html>"])
 
 
+def _giveaways(meta: dict) -> str:
+    """The window summaries that let the feature classifier tell synthetic from real."""
+    rows = (meta.get("detection") or {}).get("feature_discriminative", {}).get("giveaways")
+    if not rows:
+        return ""
+    body = "".join(
+        f"<tr><td>{html.escape(str(r['summary']))}</td><td>{r['ks']:.3f}</td>"
+        f"<td>{r['real_mean']:.4g}</td><td>{r['synthetic_mean']:.4g}</td></tr>" for r in rows)
+    return ('<h3>What gives the synthetic windows away</h3><p class="muted">The window '
+            "summaries of the feature classifier whose distributions differ most between real "
+            "and synthetic windows (Kolmogorov-Smirnov statistic: 0 = same, 1 = disjoint), "
+            "with their averages on the real data's min-max scale.</p><table><thead><tr>"
+            "<th>summary</th><th>KS</th>"
+            f"<th>real mean</th><th>synthetic mean</th></tr></thead><tbody>{body}</tbody>"
+            "</table>")
+
+
 def _skipped(meta: dict) -> str:
     """Checks the data could not support, with the reason (not counted in any score)."""
     skipped = meta.get("skipped") or {}
@@ -234,7 +251,7 @@ def render_report(report) -> str:
         '<p class="muted">Each group score is the share of its rows that pass; a group passes '
         "at 80%, the verdict needs every group. Detection cards: how often a classifier "
         "trained to tell synthetic from real windows fails (100% = it cannot tell them "
-        "apart).</p>", _skipped(report.meta), "</section>",
+        "apart).</p>", _skipped(report.meta), _giveaways(report.meta), "</section>",
         '<section id="failures"><h2>Failures, worst first</h2>', _failures(report),
         "</section>",
         _figures(report),

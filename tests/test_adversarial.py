@@ -315,3 +315,9 @@ def test_reserved_names_are_refused_for_the_time_index_too(frame, where):
         kwargs = {"time_col": "sample"}
     with pytest.raises(ValueError, match="Column 'sample' has a name tsvae reserves"):
         tiny_model(max_epochs=1).fit(data, **kwargs)
+
+
+@pytest.mark.parametrize("seed", [-1, "0", 2**40])
+def test_generate_names_a_bad_seed(model, seed):
+    with pytest.raises(ValueError, match="random_state must be"):
+        model.generate(2, random_state=seed)

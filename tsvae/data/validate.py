@@ -87,7 +87,8 @@ def _numeric_columns(frame: pd.DataFrame, columns, exclude: set) -> list:
         )
     clash = [c for c in columns if c in exclude]
     if clash:
-        raise ValueError(f"Column {clash[0]!r} is the time or id column; it cannot be a feature.")
+        raise ValueError(f"Column {clash[0]!r} is the time, id or a condition column; it cannot "
+                         "also be a feature.")
     dtypes = frame.dtypes
     for c in columns:
         if not _is_numeric(dtypes[c]):

@@ -40,6 +40,13 @@ def _check_noise_scale(noise_scale) -> float:
     return value
 
 
+def _rng(random_state) -> np.random.Generator:
+    from tsvae.parameters import MAX_SEED, check_int
+
+    check_int("random_state", random_state, minimum=0, maximum=MAX_SEED, optional=True)
+    return np.random.default_rng(random_state)
+
+
 def _check_method(method: str) -> None:
     if method not in SAMPLERS:
         raise ValueError(f"method={method!r} is not known; use one of {sorted(SAMPLERS)}.")
@@ -327,7 +334,7 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "agg
     if x is not None and not uses_real:
         raise ValueError(f"x= is what posterior methods encode; method={method!r} does not read "
                          "real windows (use 'posterior' or 'noisy_posterior').")
-    rng = np.random.default_rng(random_state)
+    rng = _rng(random_state)
 
     stored = model.train_latents_
     series_of_latent, contexts = stored.series, stored.contexts
@@ -565,7 +572,7 @@ def generate_series(model, length: int, *, method: str = "aggregate", context=No
     _check_method(method)
     _warn_if_prior_hole(model, method)
     noise_scale = _check_noise_scale(noise_scale)
-    rng = np.random.default_rng(random_state)
+    rng = _rng(random_state)
 
     if context is not None:
         pasts = _past_from_context(model, context)

@@ -35,6 +35,16 @@ def _panel(windows: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(0, 2, 1))
 
 
+def _require_numba() -> None:
+    """sktime treats numba as optional and fails deep inside the transform without it; say
+    up front what is missing."""
+    try:
+        import numba  # noqa: F401  (MiniRocket's kernels are numba-compiled)
+    except ImportError:
+        raise ImportError("The minirocket check needs numba (MiniRocket's kernels are compiled "
+                          "with it): pip install numba.") from None
+
+
 def minirocket_detector(num_kernels: int = NUM_KERNELS, n_jobs: int = 1):
     """The detector (see :mod:`tsvae.evaluation.detection`): MiniRocket features fitted on the
     training windows, standardised, and a leave-one-out ridge (:class:`LooRidgeClassifier`,
@@ -57,6 +67,7 @@ def minirocket_detector(num_kernels: int = NUM_KERNELS, n_jobs: int = 1):
     if isinstance(num_kernels, bool) or not isinstance(num_kernels, int | np.integer) or (
             num_kernels < 1):
         raise ValueError(f"num_kernels must be a positive integer, got {num_kernels!r}.")
+    _require_numba()
 
     def predict(train, labels, test, seed):
         from sktime.transformations.rocket import MiniRocketMultivariate

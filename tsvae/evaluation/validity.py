@@ -32,6 +32,16 @@ def _holdout_share(data, j: int, valid) -> float:
     return float(np.mean(valid(_values(data.holdout, j))))
 
 
+def _adherence_row(check, label, data, j: int, valid) -> dict:
+    """The row of one feature: the synthetic share where ``valid`` holds, beside the real
+    (held-out) share and the threshold that follows from it."""
+    share = float(np.mean(valid(_values(data.synthetic, j))))
+    real_share = _holdout_share(data, j, valid)
+    threshold = _threshold(real_share)
+    return row(check, label, share, real=real_share, synthetic=share, threshold=threshold,
+               passed=share >= threshold)
+
+
 class BoundaryAdherence(Check):
     name = "boundary_adherence"
     group = "validity"
@@ -49,11 +59,7 @@ class BoundaryAdherence(Check):
             def inside(values, low=low, high=high):
                 return (values >= low) & (values <= high)
 
-            share = float(np.mean(inside(_values(data.synthetic, j))))
-            real_share = _holdout_share(data, j, inside)
-            rows.append(row(self, column, share, real=real_share, synthetic=share,
-                            threshold=_threshold(real_share),
-                            passed=share >= _threshold(real_share)))
+            rows.append(_adherence_row(self, column, data, j, inside))
         return rows
 
 
@@ -82,9 +88,5 @@ class DiscreteAdherence(Check):
                 label = f"{column}:integer"
             else:
                 continue
-            share = float(np.mean(valid(_values(data.synthetic, j))))
-            real_share = _holdout_share(data, j, valid)
-            rows.append(row(self, label, share, real=real_share, synthetic=share,
-                            threshold=_threshold(real_share),
-                            passed=share >= _threshold(real_share)))
+            rows.append(_adherence_row(self, label, data, j, valid))
         return rows

@@ -101,6 +101,7 @@ def _decode(model, z: np.ndarray, contexts: np.ndarray | None, rng: np.random.Ge
     ``conditions`` (one encoded vector per window) picks each window's observation model
     when the model has one per condition value.
     """
+    _check_latents(z)  # float32 decoding: refuse draws it cannot represent, before any cast
     noise = model.train_latents_.noise if observation_noise else None
     generator = (torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
                  if noise is not None else None)
@@ -365,7 +366,6 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "agg
 
     z, source = _draw_latents(model, method, noise_scale, latents, n, rng, wanted,
                               pool_conditions)
-    _check_latents(z)
     chosen_contexts = None
     if model.n_future:
         if context is not None:
@@ -382,7 +382,7 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "agg
     if window_conditions is None and pool_conditions is not None:
         window_conditions = pool_conditions[source]
     decoder_context = _join(chosen_contexts, window_conditions)
-    windows = _decode(model, z.astype(np.float32), decoder_context, rng,
+    windows = _decode(model, z, decoder_context, rng,
                       _observation_noise_default(method, observation_noise), batch_size,
                       finish=model.to_output_units, precision=precision,
                       conditions=window_conditions)
@@ -601,8 +601,6 @@ def generate_series(model, length: int, *, method: str = "aggregate", context=No
     chunks = []
     for _ in range(math.ceil(length / model.n_future)):
         z = sampler.sample(len(pasts), rng).z
-        _check_latents(z)
-        z = z.astype(np.float32)
         future = _decode(model, z, _join(_context_vectors(model, pasts), condition), rng, noisy,
                          conditions=condition)
         chunks.append(future)

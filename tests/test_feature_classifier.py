@@ -6,7 +6,7 @@ from tsvae.baselines import VARBaseline
 from tsvae.data.windows import sliding_windows
 from tsvae.evaluation.feature_classifier import (
     feature_discriminative_score,
-    feature_giveaways,
+    summary_gaps,
     window_features,
 )
 
@@ -68,10 +68,11 @@ def test_giveaways_name_the_summary_that_differs():
     real = rng.normal(size=(600, 12, 2))
     jumpy = real[rng.permutation(600)].copy()
     jumpy[:, 5, 1] += 8.0  # one large jump in feature "b"
-    top = feature_giveaways(real, jumpy, ["a", "b"], top=2)
+    top = summary_gaps(real, jumpy, ["a", "b"], top=2)
     assert top.loc[0, "summary"] in {"largest |step| (b)", "step std (b)",
                                      "mean |2nd difference| (b)"}
-    assert list(top.columns) == ["summary", "importance", "real_mean", "synthetic_mean"]
+    assert list(top.columns) == ["summary", "ks", "real_mean", "synthetic_mean"]
+    assert top.loc[0, "ks"] > 0.9
 
 
 def test_bad_input():

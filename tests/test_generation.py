@@ -287,6 +287,50 @@ def test_observation_noise_recovers_a_var2_process_and_its_shock_shape():
     np.testing.assert_array_equal(draws, fitted.sample(6000, 24, np.random.default_rng(1)))
 
 
+def test_observation_noise_keeps_calm_windows_calm_and_busy_windows_busy(tmp_path):
+    """Residuals whose scale changes from window to window (volatility regimes): draws take
+    a whole window's innovations, so the spread of per-window roughness survives, and a
+    window with one jump keeps exactly one."""
+    from tsvae.generation.observation import ObservationNoise, ResidualAccumulator
+
+    rng = np.random.default_rng(7)  # not the accumulator's seed: its keep draws would match
+    scale = np.where(rng.random((3000, 1, 1)) < 0.8, 0.2, 2.0)  # 80% calm, 20% busy
+    windows = rng.normal(size=(3000, 24, 1)) * scale
+    acc = ResidualAccumulator(1, lags=1, expected_windows=len(windows), random_state=0)
+    acc.add(windows)
+    fitted = acc.fit()
+    assert fitted.residual_windows.shape[1:] == (24, 1) and fitted.innovation_pool is None
+    draws = fitted.sample(3000, 24, np.random.default_rng(1))
+    # A window of the training length is one training residual window, whole.
+    kept = {w.tobytes() for w in fitted.residual_windows}
+    assert all(w.tobytes() in kept for w in draws[:50])
+    real_std, draw_std = windows.std(axis=1).ravel(), draws.std(axis=1).ravel()
+    # Step-by-step draws would give every window about the pooled std (~0.93, none calm).
+    assert abs(np.mean(draw_std < 0.5) - np.mean(real_std < 0.5)) < 0.03
+    np.testing.assert_allclose(np.quantile(draw_std, [.1, .5, .9]),
+                               np.quantile(real_std, [.1, .5, .9]), rtol=0.15)
+    # Other lengths run the VAR on a window's innovations: calm stays calm there too.
+    other = fitted.sample(3000, 20, np.random.default_rng(1)).std(axis=1).ravel()
+    assert abs(np.mean(other < 0.5) - np.mean(real_std < 0.5)) < 0.05
+    # Long series: later stretches switch windows (both regimes along one series).
+    long = fitted.sample(200, 24 * 20, np.random.default_rng(2))
+    stretch_std = long.reshape(200, 20, 24).std(axis=2)
+    assert ((stretch_std < 0.5).any(axis=1) & (stretch_std > 1.0).any(axis=1)).mean() > 0.5
+    # Saved and loaded, it draws the same.
+    arrays = fitted.to_arrays()
+    assert "noise_residual_windows" in arrays and "noise_innovation_pool" not in arrays
+    again = ObservationNoise.from_arrays(arrays)
+    np.testing.assert_array_equal(again.sample(50, 24, np.random.default_rng(3)),
+                                  fitted.sample(50, 24, np.random.default_rng(3)))
+    # A one-jump window keeps one jump: its innovations are reordered, not resampled.
+    jumps = np.zeros((200, 24, 1))
+    jumps[np.arange(200), rng.integers(2, 24, 200), 0] = 5.0  # one jump, anywhere
+    acc = ResidualAccumulator(1, lags=1, expected_windows=200, random_state=0)
+    acc.add(jumps + rng.normal(scale=0.01, size=jumps.shape))
+    draws = acc.fit().sample(500, 30, np.random.default_rng(4))
+    assert ((np.abs(draws[:, 1:, 0]) > 2.0).sum(axis=1) >= 1).mean() > 0.95
+
+
 def test_observation_noise_without_pools_and_with_identical_features():
     from tsvae.generation.observation import ObservationNoise
 

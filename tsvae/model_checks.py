@@ -267,12 +267,16 @@ def _check_var(model, f: int, prefix: str) -> None:
     check_array(prefix + "innovation_cov", model.innovation_cov, (f, f))
     check_array(prefix + "residual_rms", model.residual_rms, (f,))
     for name, shape in (("start_pool", (None, p, f)), ("innovation_pool", (None, f)),
-                        ("step_scale", (None, f))):
+                        ("step_scale", (None, f)), ("residual_windows", (None, None, f))):
         value = getattr(model, name)
         if value is not None:
             array = check_array(prefix + name, value, shape, dtype=np.float32)
-            if name.endswith("pool") and len(array) == 0:
+            if name.endswith(("pool", "windows")) and array.size == 0:
                 raise ModelFileError(prefix + name, "is empty")
+    windows = model.residual_windows
+    if windows is not None and windows.shape[1] <= p:
+        raise ModelFileError(prefix + "residual_windows",
+                             f"must be longer than the {p} VAR lags")
 
 
 def check_finite_number(field: str, value) -> float:

@@ -8,7 +8,7 @@ windows almost always (``docs/benchmarks.md``).
 
 The split is the detection rule of :mod:`tsvae.evaluation.splits` (interleaved time blocks of
 the real windows with a gap of one window length; synthetic windows at random): pass the real
-windows in time order (as ``sliding_windows`` makes them). :func:`feature_giveaways` names the
+windows in time order (as ``sliding_windows`` makes them). :func:`summary_gaps` names the
 summaries that give the synthetic windows away.
 """
 
@@ -134,72 +134,13 @@ def feature_discriminative_score(real: np.ndarray, synthetic: np.ndarray, *,
     return detection_score(real, synthetic, feature_detector(), seeds=(seed,)).mean
 
 
-def feature_giveaways(real: np.ndarray, synthetic: np.ndarray, columns=None, *, top: int = 5,
-                      seed: int = 0, repeats: int = 3):
-    """The window summaries that give the synthetic windows away, most telling first.
-
-    Permutation importance (drop in balanced accuracy when one summary is shuffled across the
-    test windows) of the feature classifier, trained and tested by the detection split.
-
-    Parameters
-    ----------
-    real, synthetic : numpy.ndarray
-        Windows ``(N, T, F)`` on one scale; ``real`` in time order.
-    columns : list of str, optional
-        Feature names (default ``feature_0``, ...).
-    top : int
-        How many summaries to return.
-    seed : int
-        Seed of the split, classifier and permutations.
-    repeats : int
-        Permutations per summary.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``summary``, ``importance`` (accuracy lost), ``real_mean``, ``synthetic_mean`` (the
-        summary's average on each side), most important first.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> rng = np.random.default_rng(0)
-    >>> real = rng.normal(size=(300, 12, 2))
-    >>> jumpy = rng.normal(size=(300, 12, 2)) * np.where(rng.random((300, 12, 1)) < .1, 6, 1)
-    >>> top = feature_giveaways(real, jumpy, ["a", "b"], top=1)["summary"]
-    >>> bool(top.str.contains("largest|std").all())
-    True
-    """
-    import pandas as pd
-    from sklearn.inspection import permutation_importance
-
-    from tsvae.evaluation.detection import TEST_SHARE
-    from tsvae.evaluation.splits import block_roles, random_roles
-
-    columns = columns or [f"feature_{j}" for j in range(real.shape[2])]
-    names = window_feature_names(columns)
-    roles = block_roles(len(real), real.shape[1], seed=seed)
-    synth_roles = random_roles(len(synthetic), [1 - TEST_SHARE, TEST_SHARE], seed=seed)
-    real_x, synth_x = window_features(real), window_features(synthetic)
-    n = min((roles == 0).sum(), (synth_roles == 0).sum())
-    x_train = np.concatenate([real_x[roles == 0][:n], synth_x[synth_roles == 0][:n]])
-    x_test = np.concatenate([real_x[roles == 1], synth_x[synth_roles == 1]])
-    y_test = np.r_[np.zeros((roles == 1).sum()), np.ones((synth_roles == 1).sum())]
-    model = _classifier(seed, 200).fit(x_train, np.r_[np.zeros(n), np.ones(n)])
-    result = permutation_importance(model, x_test, y_test, scoring="balanced_accuracy",
-                                    n_repeats=repeats, random_state=seed)
-    table = pd.DataFrame({"summary": names, "importance": result.importances_mean,
-                          "real_mean": real_x.mean(axis=0),
-                          "synthetic_mean": synth_x.mean(axis=0)})
-    return table.sort_values("importance", ascending=False).head(top).reset_index(drop=True)
-
-
 def summary_gaps(real: np.ndarray, synthetic: np.ndarray, columns=None, *, top: int = 5):
     """The window summaries whose distributions differ most between real and synthetic
     windows (two-sample Kolmogorov-Smirnov statistic), largest first.
 
-    Unlike permutation importance, a summary keeps its rank when the classifier could use
-    another, correlated one instead.
+    Unlike the classifier's permutation importance, a summary keeps its rank when the
+    classifier could use another, correlated one instead (on time-shuffled windows
+    permutation importance named nothing, as every step summary could stand in for another).
 
     Parameters
     ----------

@@ -7,7 +7,7 @@ feature classifier's and MiniRocket's scores under the detection split rule
 a few labelled windows a class), how each score compares with a reference generator's
 (``"below"``, ``"above"`` or ``"tie"`` where the 95% intervals overlap), and the window
 summaries that give the generator away (:func:`~tsvae.evaluation.feature_classifier.
-feature_giveaways`).
+summary_gaps`: largest real-vs-synthetic KS gap first, as in the report).
 
 :func:`model_profile` builds the candidates from a fitted model (each method, the decoded
 reconstructions of real windows, a VAR(2)) and calls :func:`detectability_profile`.
@@ -24,7 +24,7 @@ from tsvae.evaluation.detection import (
     floor_score,
     mean_interval,
 )
-from tsvae.evaluation.feature_classifier import feature_detector, feature_giveaways
+from tsvae.evaluation.feature_classifier import feature_detector, summary_gaps
 from tsvae.evaluation.minirocket import NUM_KERNELS, limit_training, minirocket_detector
 from tsvae.evaluation.splits import block_roles
 
@@ -127,10 +127,10 @@ def detectability_profile(real: np.ndarray, candidates: dict, *, columns=None,
                 row[f"minirocket_{n}"] = detection_score(
                     real, synthetic, limit_training(rocket, n), seeds=seeds).mean
         if giveaways:
-            top = feature_giveaways(real, synthetic, columns, top=giveaways, seed=seeds[0])
+            top = summary_gaps(real, synthetic, columns, top=giveaways)
             row["giveaways"] = "; ".join(
-                f"{r.summary} (real {r.real_mean:.3g}, synthetic {r.synthetic_mean:.3g})"
-                for r in top.itertuples())
+                f"{r.summary} (KS {r.ks:.2f}; real {r.real_mean:.3g}, synthetic "
+                f"{r.synthetic_mean:.3g})" for r in top.itertuples())
         results[label] = scores
         rows.append(row)
     floor = {"gru": _gru_floor(real, gru_seeds, gru_iterations),

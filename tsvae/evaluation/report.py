@@ -69,12 +69,24 @@ class EvaluationReport:
         rows = self.table[self.table["check"] == check]
         return float(rows[column].astype(float).mean()) if len(rows) else float("nan")
 
+    def giveaways(self, top: int = 3) -> str:
+        """The window summaries that give the synthetic windows away (largest KS gap first),
+        when the feature classifier told them apart; ``""`` otherwise."""
+        rows = (self.meta.get("detection") or {}).get("feature_discriminative", {}).get(
+            "giveaways") or []
+        return "; ".join(row["summary"] for row in rows[:top])
+
     def key_figures(self) -> dict:
         """The headline numbers, as used by :func:`tsvae.compare_methods`."""
         return {
             "verdict": "pass" if self.passed else "fail",
             "pass_rate": self.pass_rate,
             "discriminative": self.score("discriminative"),
+            "feature_discriminative": self.score("feature_discriminative"),
+            "feature_discriminative_floor": self.score("feature_discriminative",
+                                                       "real_value"),
+            "minirocket": self.score("minirocket"),
+            "gives_it_away": self.giveaways(),
             "predictive_tstr": self.score("predictive", "synthetic_value"),
             "predictive_trtr": self.score("predictive", "real_value"),
             "ks_mean": self.score("ks"),

@@ -177,16 +177,19 @@ def test_prior_hole_score_flags_collapsed_latents():
     assert wide < 0.05 and narrow > 0.9
 
 
-def test_fresh_samples_draw_the_observation_noise(fitted_model):
-    noisy = fitted_model.generate(4000, method="prior", random_state=4, as_array=True)
-    mean = fitted_model.generate(4000, method="prior", random_state=4, as_array=True,
+@pytest.mark.parametrize("method, rtol", [("noisy_posterior", 0.1), ("aggregate", 0.2)])
+def test_fresh_samples_draw_the_observation_noise(fitted_model, method, rtol):
+    noisy = fitted_model.generate(4000, method=method, random_state=4, as_array=True)
+    mean = fitted_model.generate(4000, method=method, random_state=4, as_array=True,
                                  observation_noise=False)
     noise = fitted_model.train_latents_.noise
-    # The added noise has the size (root mean square) of the training residuals, per feature.
+    # The added noise has the size (root mean square) of the training residuals, per feature
+    # (by construction for random residual windows; on average for 'aggregate', whose draws
+    # pick windows by posterior density where the training latents are).
     expected = noise.residual_rms * fitted_model.scaler_.scale_
     assert expected.shape == (6,) and (expected > 0).all()
     np.testing.assert_allclose(np.sqrt(((noisy - mean) ** 2).mean(axis=(0, 1))), expected,
-                               rtol=0.1)
+                               rtol=rtol)
 
 
 
@@ -329,6 +332,43 @@ def test_observation_noise_keeps_calm_windows_calm_and_busy_windows_busy(tmp_pat
     acc.add(jumps + rng.normal(scale=0.01, size=jumps.shape))
     draws = acc.fit().sample(500, 30, np.random.default_rng(4))
     assert ((np.abs(draws[:, 1:, 0]) > 2.0).sum(axis=1) >= 1).mean() > 0.95
+
+
+def test_fresh_draws_take_the_residual_of_a_window_whose_posterior_covers_their_z():
+    """Residual windows are matched to z by posterior density q(z | x_j), not by distance:
+    a wide posterior at the origin (a window the decoder explains badly) is the nearest
+    neighbour of most draws but is picked only in proportion to its density."""
+    import torch
+
+    from tsvae.generation.observation import ObservationNoise
+
+    rng = np.random.default_rng(0)
+    calm, busy = 0.1 * rng.normal(size=(100, 12, 1)), 3.0 * rng.normal(size=(100, 12, 1))
+    mu = np.r_[np.full(100, -2.0), np.full(100, 2.0)][:, None]
+    latents = np.stack([mu, np.full_like(mu, np.log(0.1))], axis=1).astype(np.float32)
+    noise = ObservationNoise(np.zeros((1, 1, 1)), np.zeros(1), np.eye(1),
+                             residual_windows=np.concatenate([calm, busy]),
+                             residual_latents=latents)
+    z = np.r_[np.full(500, -2.0), np.full(500, 2.0)][:, None] + 0.1 * rng.normal(size=(1000, 1))
+    draws = noise.sample(1000, 12, np.random.default_rng(1), latents=z)
+    spread = draws.std(axis=1).ravel()
+    assert (spread[:500] < 0.5).all() and (spread[500:] > 1.0).all()
+    # Without latents (posterior methods, older callers): random windows, both kinds.
+    spread = noise.sample(1000, 12, np.random.default_rng(1)).std(axis=1).ravel()
+    assert 0.35 < np.mean(spread < 0.5) < 0.65
+    # A wide posterior at the origin does not take over the draws near it.
+    hub = np.stack([[[0.0]], [[np.log(25.0)]]], axis=1).reshape(1, 2, 1).astype(np.float32)
+    noise = ObservationNoise(np.zeros((1, 1, 1)), np.zeros(1), np.eye(1),
+                             residual_windows=np.concatenate([calm, busy[:1]]),
+                             residual_latents=np.concatenate([latents[:100], hub]))
+    draws = noise.sample(1000, 12, np.random.default_rng(2), latents=np.full((1000, 1), -1.5))
+    assert np.mean(draws.std(axis=1).ravel() > 1.0) < 0.05
+    # Saved and loaded, the match is the same.
+    again = ObservationNoise.from_arrays(noise.to_arrays())
+    np.testing.assert_array_equal(
+        again.sample(50, 12, np.random.default_rng(3), latents=np.zeros((50, 1))),
+        noise.sample(50, 12, np.random.default_rng(3), latents=np.zeros((50, 1))))
+    assert torch.is_tensor(noise._torch()["residual_mu"])
 
 
 def test_observation_noise_without_pools_and_with_identical_features():

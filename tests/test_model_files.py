@@ -180,6 +180,10 @@ SHAPE_EDITS = {
     "noise_coefs": dict(arrays=_noise_coefs),
     "tails": dict(arrays=lambda a: a.update(tails=a["tails"][:, :5].copy())),
     "latent_contexts": dict(arrays=lambda a: a.update(latent_contexts=a["latent_mu"])),
+    "noise_residual_latents": dict(arrays=lambda a: a.update(
+        noise_residual_latents=a["noise_residual_latents"][:, :, :1].copy())),
+    "noise_residual_windows": dict(arrays=lambda a: a.update(
+        noise_residual_windows=a["noise_residual_windows"][:, :1].copy())),
 }
 
 

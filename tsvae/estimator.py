@@ -423,7 +423,8 @@ class TimeSeriesVAE(BaseEstimator):
                 residual = (self.vae_.target(batch)
                             - self.vae_.decode(mu, past, condition)).numpy()
                 check_reconstructions(mus[-1], log_vars[-1], residual, self.learning_rate)
-                residuals.add(residual, None if condition is None else condition.numpy())
+                residuals.add(residual, None if condition is None else condition.numpy(),
+                              latents=(mus[-1], log_vars[-1]))
         starts = dataset.starts.numpy()[chosen]
         series = np.searchsorted(np.array([b for _, b in bounds]), starts, side="right")
         return TrainingLatents(

@@ -243,7 +243,8 @@ def check_tails(arrays: dict, n_series: int, n_past: int, n_model_features: int)
                     dtype=np.float32)
 
 
-def check_noise(noise, n_model_features: int, condition_dim: int) -> None:
+def check_noise(noise, n_model_features: int, condition_dim: int,
+                latent_dim: int | None = None) -> None:
     """The observation model's arrays (VAR coefficients, covariances, pools) by shape."""
     if noise is None:
         return
@@ -251,12 +252,12 @@ def check_noise(noise, n_model_features: int, condition_dim: int) -> None:
         check_array("noise_group_keys", noise.keys, (len(noise.models), condition_dim),
                     dtype=np.float32)
         for i, model in enumerate(noise.models):
-            _check_var(model, n_model_features, f"noise_group{i}_")
+            _check_var(model, n_model_features, f"noise_group{i}_", latent_dim)
         noise = noise.pooled
-    _check_var(noise, n_model_features, "noise_")
+    _check_var(noise, n_model_features, "noise_", latent_dim)
 
 
-def _check_var(model, f: int, prefix: str) -> None:
+def _check_var(model, f: int, prefix: str, latent_dim: int | None = None) -> None:
     if model is None:
         raise ModelFileError(prefix + "coefs", "is missing")
     coefs = check_array(prefix + "coefs", model.coefs, (None, f, f))
@@ -277,6 +278,14 @@ def _check_var(model, f: int, prefix: str) -> None:
     if windows is not None and windows.shape[1] <= p:
         raise ModelFileError(prefix + "residual_windows",
                              f"must be longer than the {p} VAR lags")
+    if model.residual_latents is not None:
+        if windows is None:
+            raise ModelFileError(prefix + "residual_latents", "needs residual_windows")
+        check_array(prefix + "residual_latents", model.residual_latents,
+                    (len(windows), 2, latent_dim), dtype=np.float32)
+        if np.abs(model.residual_latents[:, 1]).max(initial=0.0) > 50:
+            raise ModelFileError(prefix + "residual_latents",
+                                 "has log-variances beyond +-50")
 
 
 def check_finite_number(field: str, value) -> float:

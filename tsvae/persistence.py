@@ -302,7 +302,8 @@ def _rebuild(cls, meta: dict, version: int, members: dict):
         noise_from_arrays(arrays),
         arrays.get("latent_conditions"),
     )
-    checks.check_noise(model.train_latents_.noise, model.n_model_features, model.condition_dim)
+    checks.check_noise(model.train_latents_.noise, model.n_model_features, model.condition_dim,
+                       model.latent_dim)
     model.tails_ = list(arrays["tails"]) if "tails" in arrays else None
     return model
 

@@ -87,10 +87,16 @@ def _check_precision(precision) -> str:
     return precision
 
 
+#: Methods whose ``z`` is not tied to one training window: their residual windows are matched
+#: to ``z`` by posterior density (see ``observation.py``).
+FRESH_METHODS = ("prior", "aggregate")
+
+
 def _decode(model, z: np.ndarray, contexts: np.ndarray | None, rng: np.random.Generator,
             observation_noise: bool, batch_size: int = DECODE_BATCH,
             finish=None, precision: str = "32",
-            conditions: np.ndarray | None = None) -> np.ndarray:
+            conditions: np.ndarray | None = None,
+            match_residuals: bool = False) -> np.ndarray:
     """Decode latents (and context vectors) batch by batch under ``inference_mode``.
 
     With ``observation_noise`` each batch gets a draw of the decoder's observation model (see
@@ -99,7 +105,9 @@ def _decode(model, z: np.ndarray, contexts: np.ndarray | None, rng: np.random.Ge
     ``precision="bf16-mixed"`` runs the decoder under bfloat16 autocast (faster on CPUs with
     AVX-512 BF16/AMX; decoded means differ by about 1e-3 of the scaled range).
     ``conditions`` (one encoded vector per window) picks each window's observation model
-    when the model has one per condition value.
+    when the model has one per condition value. ``match_residuals`` draws each window's
+    residual window by the posterior density of its ``z`` (fresh-sample methods; for the
+    posterior methods it would hand a window back its own residual, a near-copy).
     """
     _check_latents(z)  # float32 decoding: refuse draws it cannot represent, before any cast
     noise = model.train_latents_.noise if observation_noise else None
@@ -118,7 +126,8 @@ def _decode(model, z: np.ndarray, contexts: np.ndarray | None, rng: np.random.Ge
             if noise is not None:
                 decoded += noise.sample_tensor(
                     len(zb), decoded.shape[1], generator,
-                    None if conditions is None else conditions[first:first + batch_size])
+                    None if conditions is None else conditions[first:first + batch_size],
+                    latents=zb if match_residuals else None)
             result = decoded.numpy() if finish is None else finish(decoded.numpy())
             _check_finite(result, zb)
             if out is None:
@@ -385,7 +394,8 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "agg
     windows = _decode(model, z, decoder_context, rng,
                       _observation_noise_default(method, observation_noise), batch_size,
                       finish=model.to_output_units, precision=precision,
-                      conditions=window_conditions)
+                      conditions=window_conditions,
+                      match_residuals=method in FRESH_METHODS and not model.n_future)
 
     extra = {}
     if model.id_col_ is not None:

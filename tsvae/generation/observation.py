@@ -76,6 +76,7 @@ class ResidualAccumulator:
         self.keep_probability = (1.0 if not expected_windows
                                  else min(1.0, keep / max(expected_windows, 1)))
         self.kept: list[np.ndarray] = []
+        self.kept_latents: list[np.ndarray] = []  # (n, 2, d): posterior mean and log-variance
         self._rng = np.random.default_rng(random_state)
 
     def _design(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -86,7 +87,9 @@ class ResidualAccumulator:
             r[:, p - lag: t - lag].reshape(-1, f) for lag in range(1, p + 1)], axis=1)
         return target, design
 
-    def add(self, residual: np.ndarray) -> None:
+    def add(self, residual: np.ndarray, latents: tuple | None = None) -> None:
+        """Add residual windows ``(N, T, F)`` and, optionally, their windows' posterior
+        ``(mu, log_var)`` (each ``(N, d)``), kept beside the kept windows."""
         r = residual.astype(np.float64)
         squares = (r**2).sum(axis=0)
         self.step_sq = squares if self.step_sq is None else self.step_sq + squares
@@ -100,6 +103,9 @@ class ResidualAccumulator:
         chosen = self._rng.random(len(r)) < self.keep_probability
         if chosen.any():
             self.kept.append(r[chosen].astype(np.float32))
+            if latents is not None:
+                mu, log_var = (np.asarray(a, np.float32) for a in latents)
+                self.kept_latents.append(np.stack([mu[chosen], log_var[chosen]], axis=1))
 
     def fit(self) -> ObservationNoise:
         f, p = self.n_features, self.lags
@@ -109,6 +115,9 @@ class ResidualAccumulator:
         residual_rms = np.sqrt((step_rms**2).mean(axis=0))
         kept = (np.concatenate(self.kept) if self.kept
                 else np.zeros((0, 0, f), dtype=np.float32))
+        kept_latents = (np.concatenate(self.kept_latents)
+                        if self.kept_latents and sum(map(len, self.kept_latents)) == len(kept)
+                        else None)
         if self.pairs <= 1 + p * f:
             # Windows too short or too few for a VAR(p): white noise of the residual scale.
             return ObservationNoise(np.zeros((p, f, f)), np.zeros(f), np.diag(residual_rms**2),
@@ -128,7 +137,9 @@ class ResidualAccumulator:
             per_window = max(kept.shape[1] - p, 1) * f
             if len(kept) * per_window > MAX_POOL_VALUES:  # wide data: keep fewer windows
                 keep = max(MAX_POOL_VALUES // per_window, MIN_POOL_WINDOWS)
-                kept = kept[np.sort(self._rng.choice(len(kept), keep, replace=False))]
+                chosen = np.sort(self._rng.choice(len(kept), keep, replace=False))
+                kept = kept[chosen]
+                kept_latents = None if kept_latents is None else kept_latents[chosen]
             target, design = self._design(kept.astype(np.float64))
             innovations = (target - design @ beta).astype(np.float32)
             max_rows = max(MAX_POOL_VALUES // max(f, 1), 1)
@@ -140,11 +151,14 @@ class ResidualAccumulator:
                 # Whole windows (see the module docstring); starts and innovations follow
                 # from them.
                 residual_windows, start_pool, innovations = kept, None, None
+            else:
+                kept_latents = None
         # Too few kept windows to resample from: Gaussian starts and innovations of the
         # moments, which cover every window added.
         noise = ObservationNoise(coefs, intercept, innovation_cov, start_pool=start_pool,
                                  innovation_pool=innovations, residual_rms=residual_rms,
-                                 residual_windows=residual_windows)
+                                 residual_windows=residual_windows,
+                                 residual_latents=kept_latents)
         noise.calibrate(step_rms)
         return noise
 
@@ -229,6 +243,29 @@ def _window_innovations(windows: torch.Tensor, n: int, steps: int, lags: int, so
     return windows[which[:, stretch_of_step], row]
 
 
+def _posterior_picks(tensors: dict, z: torch.Tensor, generator: torch.Generator,
+                     batch: int = 1024) -> torch.Tensor:
+    """For each latent draw ``z[i]``, a training window ``j`` drawn with probability
+    ``q(z_i | x_j) / sum_k q(z_i | x_k)`` (diagonal Gaussian posteriors; Gumbel-max).
+
+    Matching by density rather than by distance: a window the decoder explains badly has a
+    wide posterior near the origin, the nearest neighbour of many draws; its density there
+    is low, so it is not picked more than its share.
+    """
+    mu, precision = tensors["residual_mu"], tensors["residual_precision"]
+    log_norm = tensors["residual_log_norm"]
+    picks = []
+    for first in range(0, len(z), batch):
+        part = z[first:first + batch]
+        # ||(z - mu) * sqrt(precision)||^2 expanded into matrix products (no (B, K, d) array)
+        squared = ((part**2) @ precision.T - 2.0 * part @ (mu * precision).T
+                   + (mu**2 * precision).sum(dim=1))
+        logits = log_norm - 0.5 * squared
+        uniform = torch.rand(logits.shape, generator=generator).clamp_(1e-12, 1.0 - 1e-7)
+        picks.append(torch.argmax(logits - torch.log(-torch.log(uniform)), dim=1))
+    return torch.cat(picks) if picks else torch.zeros(0, dtype=torch.long)
+
+
 def _factor(cov: np.ndarray) -> np.ndarray:
     # Identical or constant features make the covariance singular: factor it by
     # eigen-decomposition instead of a Cholesky that would fail.
@@ -258,7 +295,8 @@ class ObservationNoise:
                  innovation_pool: np.ndarray | None = None,
                  residual_rms: np.ndarray | None = None,
                  step_scale: np.ndarray | None = None,
-                 residual_windows: np.ndarray | None = None) -> None:
+                 residual_windows: np.ndarray | None = None,
+                 residual_latents: np.ndarray | None = None) -> None:
         self.coefs = np.asarray(coefs, dtype=np.float64)
         self.intercept = np.asarray(intercept, dtype=np.float64)
         cov = np.asarray(innovation_cov, dtype=np.float64)
@@ -269,6 +307,9 @@ class ObservationNoise:
         # Whole residual windows (K, T, F); starts and innovations of the VAR follow from them.
         self.residual_windows = (None if residual_windows is None
                                  else np.asarray(residual_windows, np.float32))
+        #: (K, 2, d): posterior mean and log-variance of each residual window's own window
+        self.residual_latents = (None if residual_latents is None
+                                 else np.asarray(residual_latents, np.float32))
         f = len(self.intercept)
         self.residual_rms = (np.sqrt(np.diag(self.stationary_cov))[:f] if residual_rms is None
                              else np.asarray(residual_rms, dtype=np.float64))
@@ -330,6 +371,11 @@ class ObservationNoise:
             windows = self.residual_windows
             if windows is not None:
                 tensors["residual_windows"] = torch.from_numpy(windows)
+                if self.residual_latents is not None:
+                    mu, log_var = self.residual_latents[:, 0], self.residual_latents[:, 1]
+                    tensors["residual_mu"] = torch.from_numpy(np.ascontiguousarray(mu))
+                    tensors["residual_precision"] = torch.from_numpy(np.exp(-log_var))
+                    tensors["residual_log_norm"] = torch.from_numpy(-0.5 * log_var.sum(axis=1))
                 tensors["start_pool"] = torch.from_numpy(
                     np.ascontiguousarray(windows[:, :self.lags]))
                 tensors["innovation_windows"] = torch.from_numpy(self._innovations_of(windows))
@@ -364,23 +410,32 @@ class ObservationNoise:
         return maps[steps]
 
     def sample(self, n: int, steps: int, rng: np.random.Generator,
-               conditions: np.ndarray | None = None) -> np.ndarray:
+               conditions: np.ndarray | None = None,
+               latents: np.ndarray | None = None) -> np.ndarray:
         """``n`` residual windows ``(n, steps, F)`` as float32; deterministic given ``rng``
-        (``conditions``: one vector per window, read by :class:`ConditionalNoise`)."""
+        (``conditions``: one vector per window, read by :class:`ConditionalNoise`;
+        ``latents``: the ``z`` of each window, see :meth:`sample_tensor`)."""
         generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
         with torch.inference_mode():
-            return self.sample_tensor(n, steps, generator, conditions).numpy()
+            z = None if latents is None else torch.as_tensor(latents, dtype=torch.float32)
+            return self.sample_tensor(n, steps, generator, conditions, latents=z).numpy()
 
     def sample_tensor(self, n: int, steps: int, generator: torch.Generator,
-                      conditions=None) -> torch.Tensor:
+                      conditions=None, latents: torch.Tensor | None = None) -> torch.Tensor:
         """Torch version of :meth:`sample` (float32), used by batched generation
         (``conditions`` is accepted for the interface of :class:`ConditionalNoise`).
 
-        Draws of the training windows' length are whole residual windows when stored;
-        other lengths (and older model files) run the VAR."""
+        Draws of the training windows' length are whole residual windows when stored: with
+        ``latents`` (the ``z`` each window was decoded from, ``(n, d)``) the residual of
+        training window ``j`` with probability proportional to its posterior density
+        ``q(z | x_j)``, else of a random one. Other lengths (and older model files) run the
+        VAR."""
         t = self._torch()
         if "residual_windows" in t and steps == self.window_length:
             pool = t["residual_windows"]
+            if latents is not None and "residual_mu" in t:
+                return pool[_posterior_picks(t, torch.as_tensor(latents, dtype=torch.float32),
+                                             generator)]
             return pool[torch.randint(len(pool), (n,), generator=generator)]
         return self._var_draws(n, steps, generator)
 
@@ -424,7 +479,8 @@ class ObservationNoise:
                   "noise_residual_rms": self.residual_rms, "noise_step_scale": self.step_scale,
                   "noise_start_pool": self.start_pool,
                   "noise_innovation_pool": self.innovation_pool,
-                  "noise_residual_windows": self.residual_windows}
+                  "noise_residual_windows": self.residual_windows,
+                  "noise_residual_latents": self.residual_latents}
 
         return {k: np.ascontiguousarray(v) for k, v in arrays.items() if v is not None}
 
@@ -441,7 +497,8 @@ class ObservationNoise:
                    innovation_pool=arrays.get("noise_innovation_pool"),
                    residual_rms=arrays.get("noise_residual_rms"),
                    step_scale=arrays.get("noise_step_scale"),
-                   residual_windows=arrays.get("noise_residual_windows"))
+                   residual_windows=arrays.get("noise_residual_windows"),
+                   residual_latents=arrays.get("noise_residual_latents"))
 
 
 class ConditionalResidualAccumulator:
@@ -456,8 +513,9 @@ class ConditionalResidualAccumulator:
         self._args = (n_features, lags, expected_windows, random_state)
         self.groups: dict[bytes, tuple[np.ndarray, ResidualAccumulator]] | None = {}
 
-    def add(self, residual: np.ndarray, conditions: np.ndarray | None = None) -> None:
-        self.pooled.add(residual)
+    def add(self, residual: np.ndarray, conditions: np.ndarray | None = None,
+            latents: tuple | None = None) -> None:
+        self.pooled.add(residual, latents)
         if conditions is None or self.groups is None:
             return
         keys, inverse = np.unique(np.asarray(conditions, np.float32), axis=0,
@@ -476,7 +534,9 @@ class ConditionalResidualAccumulator:
                     n_features, lags, expected_windows=expected,
                     random_state=seed + 1 + len(self.groups)))
                 self.groups[key.tobytes()] = entry
-            entry[1].add(residual[inverse == index])
+            rows = inverse == index
+            entry[1].add(residual[rows],
+                         None if latents is None else tuple(a[rows] for a in latents))
 
     def fit(self) -> ObservationNoise | ConditionalNoise:
         pooled = self.pooled.fit()
@@ -517,19 +577,23 @@ class ConditionalNoise:
     sample = ObservationNoise.sample
 
     def sample_tensor(self, n: int, steps: int, generator: torch.Generator,
-                      conditions=None) -> torch.Tensor:
+                      conditions=None, latents: torch.Tensor | None = None) -> torch.Tensor:
         if conditions is None:
-            return self.pooled.sample_tensor(n, steps, generator)
+            return self.pooled.sample_tensor(n, steps, generator, latents=latents)
         conditions = torch.as_tensor(np.asarray(conditions, np.float32))
         out = torch.empty(n, steps, len(self.pooled.intercept))
         unmatched = torch.ones(n, dtype=torch.bool)
         for key, model in zip(torch.from_numpy(self.keys), self.models, strict=True):
             rows = (conditions == key).all(dim=1)
             if rows.any():
-                out[rows] = model.sample_tensor(int(rows.sum()), steps, generator)
+                out[rows] = model.sample_tensor(
+                    int(rows.sum()), steps, generator,
+                    latents=None if latents is None else latents[rows])
                 unmatched &= ~rows
         if unmatched.any():
-            out[unmatched] = self.pooled.sample_tensor(int(unmatched.sum()), steps, generator)
+            out[unmatched] = self.pooled.sample_tensor(
+                int(unmatched.sum()), steps, generator,
+                latents=None if latents is None else latents[unmatched])
         return out
 
     def to_arrays(self) -> dict:

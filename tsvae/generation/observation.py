@@ -13,15 +13,23 @@ training residuals (so spikes, skew and cross-feature dependence of the residual
 or drawn from Gaussians of the same moments when no pool is stored (models saved before the
 pools existed).
 
-Innovations are resampled a whole window at a time: a draw takes its start and all its
-innovations from one training window, the innovations in a random order. Real residuals are
-not identically distributed across windows: a calm stretch of a stock's volume is calm at
+Windows of the training length take a whole residual window of the training data. Real
+residuals are not alike from window to window: a calm stretch of a stock's volume is calm at
 every step, a busy one busy, and an hourly load series is smooth for a day and then jumps.
 Drawing each step's innovation from all windows at once gave every synthetic window the same
-average roughness, and that is what a detector on window summaries saw first (spread, step
-size and largest step of Stocks' volume: feature-classifier score .31 with per-step draws,
-.18 with whole-window draws on the training split, ``benchmarks/generator_variants.py``).
-Models saved with a flat pool of innovations draw them step by step, as before.
+average roughness, which is what a detector on window summaries saw first. For the
+fresh-sample methods the residual window is matched to the draw's ``z``: window ``j`` with
+probability ``q(z | x_j) / sum_k q(z | x_k)``, its posterior density at ``z``, so that the
+noise fits the content it is added to (an air-quality window's cross-sensor step
+correlations, a volatile stock period's spread). Matching by distance instead picked the
+badly explained windows (wide posteriors near the origin) for too many draws.
+``benchmarks/generator_variants.py`` holds the evidence. The posterior methods take a random
+residual window: matching would hand a training window back its own residual, a near-copy.
+
+Other lengths (long series, continuing a context) run the VAR: each stretch of a training
+window's length starts from one residual window and continues with that window's own
+innovations, in order from a random point. Models saved with a flat pool of innovations draw
+them step by step, as before.
 
 A conditional model whose conditions take a few distinct values (labels, categorical static
 attributes) gets one such model per value (:class:`ConditionalNoise`): the residuals of a
@@ -246,7 +254,8 @@ def _window_innovations(windows: torch.Tensor, n: int, steps: int, lags: int, so
 def _posterior_picks(tensors: dict, z: torch.Tensor, generator: torch.Generator,
                      batch: int = 1024) -> torch.Tensor:
     """For each latent draw ``z[i]``, a training window ``j`` drawn with probability
-    ``q(z_i | x_j) / sum_k q(z_i | x_k)`` (diagonal Gaussian posteriors; Gumbel-max).
+    ``q(z_i | x_j) / sum_k q(z_i | x_k)`` (diagonal Gaussian posteriors; inverse CDF, one
+    uniform number per draw).
 
     Matching by density rather than by distance: a window the decoder explains badly has a
     wide posterior near the origin, the nearest neighbour of many draws; its density there
@@ -260,9 +269,9 @@ def _posterior_picks(tensors: dict, z: torch.Tensor, generator: torch.Generator,
         # ||(z - mu) * sqrt(precision)||^2 expanded into matrix products (no (B, K, d) array)
         squared = ((part**2) @ precision.T - 2.0 * part @ (mu * precision).T
                    + (mu**2 * precision).sum(dim=1))
-        logits = log_norm - 0.5 * squared
-        uniform = torch.rand(logits.shape, generator=generator).clamp_(1e-12, 1.0 - 1e-7)
-        picks.append(torch.argmax(logits - torch.log(-torch.log(uniform)), dim=1))
+        cdf = torch.softmax(log_norm - 0.5 * squared, dim=1).cumsum_(dim=1)
+        uniform = torch.rand(len(part), 1, generator=generator) * cdf[:, -1:]
+        picks.append(torch.searchsorted(cdf, uniform).squeeze(1).clamp_(max=len(mu) - 1))
     return torch.cat(picks) if picks else torch.zeros(0, dtype=torch.long)
 
 

@@ -371,6 +371,25 @@ def test_fresh_draws_take_the_residual_of_a_window_whose_posterior_covers_their_
     assert torch.is_tensor(noise._torch()["residual_mu"])
 
 
+def test_match_residuals_is_opt_in_and_checked(fitted_model):
+    plain = fitted_model.generate(200, method="aggregate", random_state=3, as_array=True)
+    again = fitted_model.generate(200, method="aggregate", random_state=3, as_array=True,
+                                  match_residuals=False)
+    matched = fitted_model.generate(200, method="aggregate", random_state=3, as_array=True,
+                                    match_residuals=True)
+    np.testing.assert_array_equal(plain, again)
+    assert matched.shape == plain.shape and not np.array_equal(matched, plain)
+    np.testing.assert_array_equal(matched, fitted_model.generate(
+        200, method="aggregate", random_state=3, as_array=True, match_residuals=True))
+    # The posterior methods ignore it (matching would return a window's own residual).
+    posterior = fitted_model.generate(50, method="noisy_posterior", random_state=3,
+                                      as_array=True)
+    np.testing.assert_array_equal(posterior, fitted_model.generate(
+        50, method="noisy_posterior", random_state=3, as_array=True, match_residuals=True))
+    with pytest.raises(ValueError, match="match_residuals must be True or False"):
+        fitted_model.generate(5, match_residuals="yes")
+
+
 def test_observation_noise_without_pools_and_with_identical_features():
     from tsvae.generation.observation import ObservationNoise
 

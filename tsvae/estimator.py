@@ -544,7 +544,7 @@ class TimeSeriesVAE(BaseEstimator):
                  x=None, context=None, random_state=None, as_array: bool = False,
                  return_latents: bool = False, observation_noise: bool | None = None,
                  batch_size: int | None = None, precision: str = "32", conditions=None,
-                 layout: str = "long", start=None):
+                 layout: str = "long", start=None, match_residuals: bool = False):
         """Generate ``n`` synthetic windows; see :func:`tsvae.generate_new_data`."""
         from tsvae.generation.generate import DECODE_BATCH, generate_new_data
 
@@ -554,7 +554,7 @@ class TimeSeriesVAE(BaseEstimator):
                                  observation_noise=observation_noise,
                                  batch_size=DECODE_BATCH if batch_size is None else batch_size,
                                  precision=precision, conditions=conditions, layout=layout,
-                                 start=start)
+                                 start=start, match_residuals=match_residuals)
 
     def generate_series(self, length: int, method: str = "aggregate", *, context=None,
                         noise_scale: float = 1.0, random_state=None,

@@ -17,14 +17,14 @@ Windows of the training length take a whole residual window of the training data
 residuals are not alike from window to window: a calm stretch of a stock's volume is calm at
 every step, a busy one busy, and an hourly load series is smooth for a day and then jumps.
 Drawing each step's innovation from all windows at once gave every synthetic window the same
-average roughness, which is what a detector on window summaries saw first. For the
-fresh-sample methods the residual window is matched to the draw's ``z``: window ``j`` with
-probability ``q(z | x_j) / sum_k q(z | x_k)``, its posterior density at ``z``, so that the
-noise fits the content it is added to (an air-quality window's cross-sensor step
-correlations, a volatile stock period's spread). Matching by distance instead picked the
-badly explained windows (wide posteriors near the origin) for too many draws.
-``benchmarks/generator_variants.py`` holds the evidence. The posterior methods take a random
-residual window: matching would hand a training window back its own residual, a near-copy.
+average roughness, which is what a detector on window summaries saw first. The residual
+window is random, or, on request (``generate(..., match_residuals=True)``, fresh-sample
+methods only), matched to the draw's ``z``: window ``j`` with probability ``q(z | x_j) /
+sum_k q(z | x_k)``, its posterior density at ``z``, so that the noise fits the content it is
+added to. Matching by distance instead picked the badly explained windows (wide posteriors
+near the origin) for too many draws. Matched windows are harder to detect but come close to
+copies of training windows, hence off by default; ``benchmarks/generator_variants.py`` holds
+the evidence.
 
 Other lengths (long series, continuing a context) run the VAR: each stretch of a training
 window's length starts from one residual window and continues with that window's own

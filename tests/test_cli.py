@@ -59,6 +59,9 @@ def test_fit_generate_evaluate(workdir, model_file):
     again = workdir / "again.parquet"
     run("generate", model_file, "-n", 200, "--method", "aggregate", "--seed", 1, "-o", again)
     pd.testing.assert_frame_equal(pd.read_parquet(again), frame)
+    matched = workdir / "matched.csv"
+    run("generate", model_file, "-n", 200, "--seed", 1, "--match-residuals", "-o", matched)
+    assert pd.read_csv(matched).shape == frame.shape
 
     report, summary = workdir / "report.html", workdir / "summary.json"
     result = run("evaluate", workdir / "etth.csv", synth, "--time-col", "date", "--n-past", 12,

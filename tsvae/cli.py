@@ -112,6 +112,9 @@ def cmd_generate(args) -> int:
         options["observation_noise"] = False
     if args.condition:
         options["conditions"] = _parse_conditions(model, args.condition)
+    if args.match_residuals and args.series_length is not None:
+        raise ValueError("--match-residuals applies to windows, not to --series-length; "
+                         "drop one of them.")
     if args.series_length is not None:
         frame = model.generate_series(args.series_length, random_state=args.seed, **options)
         write_table(frame, args.output, overwrite=args.overwrite, index=True)
@@ -119,7 +122,8 @@ def cmd_generate(args) -> int:
     else:
         if args.n is None:
             raise ValueError("Pass -n (number of windows) or --series-length.")
-        frame = model.generate(args.n, random_state=args.seed, **options)
+        frame = model.generate(args.n, random_state=args.seed,
+                               match_residuals=args.match_residuals, **options)
         write_table(frame, args.output, overwrite=args.overwrite)
         print(f"wrote {args.n} windows to {args.output}")
     return 0
@@ -273,6 +277,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "the best fresh-sample method in the prior-vs-posterior study)")
     gen.add_argument("--means", action="store_true",
                      help="decoded means instead of draws of the observation model")
+    gen.add_argument("--match-residuals", action="store_true",
+                     help="prior/aggregate: take each window's residual from a training "
+                          "window whose posterior covers its z (harder to detect, but near-"
+                          "copies of training windows: see docs/concepts.md)")
     gen.add_argument("--noise-scale", type=float, default=argparse.SUPPRESS,
                      help="posterior noise multiplier of noisy_posterior (default: 1.0)")
     gen.add_argument("--series-length", type=int,

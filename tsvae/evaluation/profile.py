@@ -129,7 +129,7 @@ def detectability_profile(real: np.ndarray, candidates: dict, *, columns=None,
         if giveaways:
             top = summary_gaps(real, synthetic, columns, top=giveaways)
             row["giveaways"] = "; ".join(
-                f"{r.summary} (KS {r.ks:.2f}; real {r.real_mean:.3g}, synthetic "
+                f"{r.summary} (KS {r.ks:.2f}, real {r.real_mean:.3g}, synthetic "
                 f"{r.synthetic_mean:.3g})" for r in top.itertuples())
         results[label] = scores
         rows.append(row)

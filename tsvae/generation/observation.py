@@ -47,7 +47,8 @@ import torch
 KEEP_WINDOWS = 2_000
 #: Fewer kept windows than this: Gaussian starts and innovations instead of resampling.
 MIN_POOL_WINDOWS = 50
-#: Cap on stored innovation rows x features (keeps the model file small for wide data).
+#: Cap on stored residual values, windows x steps x features (keeps the model file small
+#: for wide data).
 MAX_POOL_VALUES = 2_000_000
 #: The fitted VAR is shrunk to this spectral radius if it came out explosive.
 MAX_SPECTRAL_RADIUS = 0.995
@@ -139,32 +140,22 @@ class ResidualAccumulator:
         intercept = beta[0]
         coefs = np.stack([beta[1 + i * f: 1 + (i + 1) * f].T for i in range(p)])
         coefs = _stabilised(coefs)
-        beta = np.concatenate([intercept[None], *[a.T for a in coefs]])
-        start_pool = innovations = residual_windows = None
+        residual_windows = None
         if len(kept) >= MIN_POOL_WINDOWS:
-            per_window = max(kept.shape[1] - p, 1) * f
+            # Whole windows (see the module docstring); the VAR's starts and innovations
+            # follow from them. Windows are longer than p here (else no pairs, above).
+            per_window = kept.shape[1] * f
             if len(kept) * per_window > MAX_POOL_VALUES:  # wide data: keep fewer windows
                 keep = max(MAX_POOL_VALUES // per_window, MIN_POOL_WINDOWS)
                 chosen = np.sort(self._rng.choice(len(kept), keep, replace=False))
                 kept = kept[chosen]
                 kept_latents = None if kept_latents is None else kept_latents[chosen]
-            target, design = self._design(kept.astype(np.float64))
-            innovations = (target - design @ beta).astype(np.float32)
-            max_rows = max(MAX_POOL_VALUES // max(f, 1), 1)
-            if len(innovations) > max_rows:
-                innovations = innovations[np.sort(self._rng.choice(len(innovations), max_rows,
-                                                                   replace=False))]
-            start_pool = np.ascontiguousarray(kept[:, :p])
-            if kept.shape[1] > p and len(innovations) == len(kept) * (kept.shape[1] - p):
-                # Whole windows (see the module docstring); starts and innovations follow
-                # from them.
-                residual_windows, start_pool, innovations = kept, None, None
-            else:
-                kept_latents = None
+            residual_windows = kept
+        else:
+            kept_latents = None
         # Too few kept windows to resample from: Gaussian starts and innovations of the
         # moments, which cover every window added.
-        noise = ObservationNoise(coefs, intercept, innovation_cov, start_pool=start_pool,
-                                 innovation_pool=innovations, residual_rms=residual_rms,
+        noise = ObservationNoise(coefs, intercept, innovation_cov, residual_rms=residual_rms,
                                  residual_windows=residual_windows,
                                  residual_latents=kept_latents)
         noise.calibrate(step_rms)

@@ -53,6 +53,10 @@ VARIANTS = {
     "latent16": ({"latent_dim": 16}, {}),
     "lags4": ({"noise_lags": 4}, {}),
     "conv": ({"architecture": "conv"}, {}),
+    # A weaker KL term: sharper reconstructions (smaller residuals to mismatch), at the
+    # cost of a prior further from the aggregate posterior (``aggregate`` samples the latter).
+    "beta_tenth": ({"beta": 0.1}, {}),
+    "beta_hundredth": ({"beta": 0.01}, {}),
 }
 
 

@@ -95,6 +95,15 @@ def test_a_model_with_no_optimizer_step_is_not_fitted(frame, monkeypatch):
     assert fitted_state(untrained) == {}
 
 
+@pytest.mark.parametrize("callbacks", [5, [5], ["EarlyStopping"]])
+def test_a_callback_that_is_not_a_callback_is_refused_before_training(frame, callbacks):
+    model = tiny_model(trainer_kwargs={"accelerator": "cpu", "callbacks": callbacks})
+    with pytest.raises(ValueError, match=r"trainer_kwargs\['callbacks'\] must hold "
+                                         "pytorch_lightning Callback objects"):
+        model.fit(frame)
+    assert fitted_state(model) == {}
+
+
 def test_ctrl_c_during_fit_is_a_keyboard_interrupt_and_ctrl_c_still_works(frame):
     class Interrupt(Callback):
         def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):

@@ -103,6 +103,10 @@ def test_series_generation_from_conditional_model(workdir):
         (["generate", "{dir}/etth.csv", "-n", "5", "-o", "{dir}/o.csv"], "not a tsvae model"),
         (["generate", "{model}", "-n", "5", "--method", "magic", "-o", "{dir}/o.csv"],
          "method='magic'"),
+        (["generate", "{model}", "-n", "5", "--start", "soon", "-o", "{dir}/o.csv"],
+         "start='soon' is not a timestamp"),
+        (["generate", "{model}", "--series-length", "5", "--start", "2030-01-01", "-o",
+          "{dir}/o.csv"], "Drop one of them"),
     ],
 )
 def test_user_errors_are_one_line_exit_2(workdir, model_file, args, message, capsys):
@@ -113,6 +117,16 @@ def test_user_errors_are_one_line_exit_2(workdir, model_file, args, message, cap
     assert message in err
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_start_dates_the_windows(workdir, model_file, capsys):
+    out = workdir / "dated.csv"
+    code, _, err = run_inprocess(capsys, "generate", model_file, "-n", 3, "--seed", 0,
+                                 "--start", "2030-01-01 05:00", "-o", out)
+    assert code == 0, err
+    frame = pd.read_csv(out, parse_dates=["date"])
+    first = frame[frame["sample"] == 1]["date"]
+    assert list(first) == list(pd.date_range("2030-01-01 05:00", periods=12, freq="h"))
 
 
 def test_debug_shows_the_traceback(workdir, capsys):

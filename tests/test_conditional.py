@@ -140,9 +140,11 @@ def test_frame_with_static_attribute_and_label(energy_small):
     assert model.condition_encoder_.columns == ["site", "night"]
     out = model.generate(40, conditions={"site": "B", "night": False}, random_state=0)
     assert set(out["site"]) == {"B"} and set(out["night"]) == {False}
+    assert out["night"].dtype == bool  # a condition keeps its dtype
     series = model.generate_series(12, conditions={"site": "A", "night": True},
                                    random_state=0)
     assert len(series) == 2 * 12 and set(series["night"]) == {True}
+    assert series["night"].dtype == bool
     mine = model.generate(10, method="posterior", random_state=0)
     assert set(mine["site"]) <= {"A", "B"}
     with pytest.raises(ValueError, match="Condition column 'colour' is not in the frame"):

@@ -115,6 +115,9 @@ def cmd_generate(args) -> int:
     if args.match_residuals and args.series_length is not None:
         raise ValueError("--match-residuals applies to windows, not to --series-length; "
                          "drop one of them.")
+    if args.start is not None and args.series_length is not None:
+        raise ValueError("--start dates windows; a --series-length series continues the "
+                         "training data's own timestamps. Drop one of them.")
     if args.series_length is not None:
         frame = model.generate_series(args.series_length, random_state=args.seed, **options)
         write_table(frame, args.output, overwrite=args.overwrite, index=True)
@@ -123,7 +126,8 @@ def cmd_generate(args) -> int:
         if args.n is None:
             raise ValueError("Pass -n (number of windows) or --series-length.")
         frame = model.generate(args.n, random_state=args.seed,
-                               match_residuals=args.match_residuals, **options)
+                               match_residuals=args.match_residuals, start=args.start,
+                               **options)
         write_table(frame, args.output, overwrite=args.overwrite)
         print(f"wrote {args.n} windows to {args.output}")
     return 0
@@ -285,6 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="posterior noise multiplier of noisy_posterior (default: 1.0)")
     gen.add_argument("--series-length", type=int,
                      help="roll a conditional model (n_future > 0) into one series of L rows")
+    gen.add_argument("--start", metavar="DATE",
+                     help="date every window's steps from DATE (e.g. '2024-01-01 00:00') at "
+                          "the training data's frequency")
     gen.add_argument("--seed", type=int, help="random seed (same seed, same output)")
     gen.add_argument("--condition", action="append", metavar="KEY=VALUE",
                      help="generate for this condition (repeat for several columns)")

@@ -92,8 +92,14 @@ def build_trainer(*, max_epochs: int, max_time: float | None, patience: int | No
         options["limit_val_batches"] = 0
     extra = dict(trainer_kwargs or {})
     user_callbacks = extra.pop("callbacks", None) or []
-    if not isinstance(user_callbacks, list):
+    if not isinstance(user_callbacks, (list, tuple)):
         user_callbacks = [user_callbacks]
+    wrong = [c for c in user_callbacks if not isinstance(c, Callback)]
+    if wrong:
+        raise ValueError("trainer_kwargs['callbacks'] must hold pytorch_lightning Callback "
+                         f"objects, got {type(wrong[0]).__name__} ({wrong[0]!r:.60}); pass "
+                         "instances such as pytorch_lightning.callbacks.LearningRateMonitor().")
+    user_callbacks = list(user_callbacks)
     options.update(extra)
     if options["enable_progress_bar"] and not any(isinstance(c, ProgressBar)
                                                   for c in user_callbacks):

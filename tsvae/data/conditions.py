@@ -140,7 +140,9 @@ class ConditionEncoder:
                 first += 1
             else:
                 codes = vectors[:, first:first + len(cats)].argmax(axis=1)
-                columns[name] = np.asarray(cats, dtype=object)[codes]
+                # Levels are kept as a list (JSON in model files); infer_objects gives
+                # integer, float and bool labels their dtype back instead of object.
+                columns[name] = pd.Series(np.asarray(cats, dtype=object)[codes]).infer_objects()
                 first += len(cats)
         return pd.DataFrame(columns)
 

@@ -77,7 +77,8 @@ def windows_to_frame(windows: np.ndarray, columns: list, *, extra: dict | None =
     if times is not None:
         data[time_name] = pd.DatetimeIndex(times).take(step)
     for name, values in (extra or {}).items():
-        data[name] = np.repeat(np.asarray(values, dtype=object), steps)
+        # A Series keeps the values' dtype (integer labels stay integers).
+        data[name] = pd.Series(values).repeat(steps).reset_index(drop=True)
     flat = windows.reshape(n * steps, n_features)
     frame = pd.DataFrame(data)
     features = pd.DataFrame(flat, columns=pd.Index(columns, tupleize_cols=False))

@@ -166,7 +166,12 @@ def column_affine(frame: pd.DataFrame, features: list) -> tuple[np.ndarray, np.n
             continue  # infinite values are reported by the copy
         offset[j] = low
         span = high - low
-        if span > 0 and np.isfinite(span):
+        if not np.isfinite(span):
+            raise ValueError(
+                f"Column {name!r} spans from {low:.3g} to {high:.3g}, a range wider than "
+                "float64 can hold (1.8e308); divide the column by a constant (or clip it) "
+                "first.")
+        if span > 0:
             scale[j] = span
     return offset, scale
 

@@ -57,6 +57,12 @@ VARIANTS = {
     # cost of a prior further from the aggregate posterior (``aggregate`` samples the latter).
     "beta_tenth": ({"beta": 0.1}, {}),
     "beta_hundredth": ({"beta": 0.01}, {}),
+    # The aggregate sampler's mixture with more components than BIC picks (at most 10):
+    # closer to the aggregated posterior itself, which ``posterior`` samples exactly.
+    "components_30": ({"aggregate_components": 30}, {}),
+    "components_100": ({"aggregate_components": 100}, {}),
+    # The aggregate mixture fitted to posterior draws (the default before means).
+    "mixture_on_draws": ({"aggregate_fit": "draws"}, {}),
 }
 
 
@@ -151,6 +157,44 @@ def _with_nearest_residual_windows(model, data, id_col, n: int, k: int) -> np.nd
     return model.to_output_units(means + residual[pick])
 
 
+def _with_widened_matching(model, n: int, widen: float) -> np.ndarray:
+    """``aggregate`` with ``match_residuals=True``, except that each training window's
+    posterior is widened ``widen`` times (standard deviations) before the residual window is
+    drawn by posterior density: more candidate windows per draw, fewer near-copies."""
+    import torch
+
+    from tsvae.generation.observation import _posterior_picks
+
+    noise = model.train_latents_.noise
+    tensors = noise._torch()
+    _, z = model.generate(n, method="aggregate", random_state=0, as_array=True,
+                          observation_noise=False, return_latents=True)
+    z = torch.as_tensor(np.asarray(z), dtype=torch.float32)
+    widened = dict(tensors)
+    widened["residual_precision"] = tensors["residual_precision"] / widen**2
+    picks = _posterior_picks(widened, z, torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        means = model.vae_.decode(z).numpy()
+    return model.to_output_units(means + tensors["residual_windows"][picks].numpy())
+
+
+@contextlib.contextmanager
+def _mixture(model, components: int, on_means: bool):
+    """Temporarily sample ``aggregate`` from a Gaussian mixture of ``components`` components
+    fitted to the training latents (one posterior draw per window, or the posterior means),
+    on the same trained network."""
+    from tsvae.generation.samplers import AggregateSampler
+
+    saved = model.aggregate_sampler_
+    model.aggregate_sampler_ = AggregateSampler(
+        components, fit_to="means" if on_means else "draws", random_state=0,
+    ).fit(model.train_latents_.latents)
+    try:
+        yield
+    finally:
+        model.aggregate_sampler_ = saved
+
+
 def run(name: str, variant: str, args) -> dict:
     params, options = VARIANTS[variant]
     data, id_col = load(name)
@@ -170,42 +214,62 @@ def run(name: str, variant: str, args) -> dict:
            "epochs": model.n_epochs_,
            "floor": floor_score(real_s, detector, seeds=args.seeds).mean}
     labels = [(m, m) for m in args.methods]
+    if args.held_out:
+        # What the training windows themselves score against the held-out blocks: the level
+        # of a generator that reproduced its training data exactly (on a trending series the
+        # held-out blocks' levels alone tell them apart).
+        labels.append(("real", "real training windows"))
+    for k in args.components:
+        labels.append(("aggregate", f"aggregate, mixture of {k} components"))
+        labels.append(("aggregate", f"aggregate, mixture of {k} components on posterior means"))
     if args.compare_noise:
         labels += [("aggregate", "aggregate, matched residual window"),
                    ("aggregate", "aggregate, VAR on one window's innovations"),
                    ("aggregate", "aggregate, VAR on innovations drawn per step")]
         labels += [("aggregate", f"aggregate, residual window of one of the {k} nearest "
                                  "latents") for k in args.neighbours]
+        labels += [("aggregate", f"aggregate, residual window matched, posteriors widened "
+                                 f"{w:g} times") for w in args.widen]
     for method, label in labels:
-        if label.endswith("nearest latents"):
+        if method == "real":
+            train_windows = real_windows(data, id_col, model.columns_)
+            synth = subsample(train_windows, len(real), np.random.default_rng(1))
+        elif " widened " in label:
+            synth = _with_widened_matching(model, len(real),
+                                           float(label.split(" widened ")[1].split()[0]))
+        elif label.endswith("nearest latents"):
             k = int(label.split(" of the ")[1].split()[0])
             synth = _with_nearest_residual_windows(model, data, id_col, len(real), k)
         else:
             mode = ("per step" if label.endswith("per step")
                     else "var" if label.endswith("innovations") else "default")
             matched = label.endswith("matched residual window")
-            with _noise_mode(model, mode):
+            mixture = (_mixture(model, int(label.split(" of ")[1].split()[0]),
+                                label.endswith("posterior means"))
+                       if ", mixture of " in label else contextlib.nullcontext())
+            with _noise_mode(model, mode), mixture:
                 synth = model.generate(len(real), method=method, random_state=0,
                                        as_array=True, match_residuals=matched, **options)
-        if method == "aggregate" and args.held_out:
+        if method not in ("prior", "real") and args.held_out:
             # Privacy: share of synthetic windows closer to the training windows than the
             # 5th percentile of held-out windows (about 0.05 for data as new as held-out).
             row[f"{label}_dcr_close_share"] = tsvae.evaluate(
                 real_windows(data, id_col, model.columns_), np.asarray(synth), 24,
                 checks=["dcr"], holdout=judged_windows, plots_in_report=False,
                 random_state=0).score("dcr")
-        if method == "aggregate" and label == method and args.held_out:
+        if method != "real" and args.held_out:
             # The same windows judged against the training split: a score far below the
             # held-out one would mean the detector is fooled by copies of training material.
-            train_eval = prepare(real_windows(data, id_col, model.columns_),
-                                 real_windows(data, id_col, model.columns_), 24)
-            train_real = train_eval.scale(subsample(train_eval.real, args.windows,
-                                                    np.random.default_rng(0)))
-            row["aggregate_vs_training_split"] = detection_score(
+            if "floor_training_split" not in row:
+                train_eval = prepare(real_windows(data, id_col, model.columns_),
+                                     real_windows(data, id_col, model.columns_), 24)
+                train_real = train_eval.scale(subsample(train_eval.real, args.windows,
+                                                        np.random.default_rng(0)))
+                row["floor_training_split"] = floor_score(train_real, detector,
+                                                          seeds=args.seeds).mean
+            row[f"{label}_vs_training_split"] = detection_score(
                 train_real, train_eval.scale(np.asarray(synth, dtype=np.float64)), detector,
                 seeds=args.seeds).mean
-            row["floor_training_split"] = floor_score(train_real, detector,
-                                                      seeds=args.seeds).mean
         synth_s = evaluation.scale(np.asarray(synth, dtype=np.float64))
         result = detection_score(real_s, synth_s, detector, seeds=args.seeds)
         row[label] = result.mean
@@ -213,8 +277,12 @@ def run(name: str, variant: str, args) -> dict:
         row[f"{label}_giveaways"] = "; ".join(
             f"{g.summary} KS {g.ks:.2f} (real {g.real_mean:.3g}, synth {g.synthetic_mean:.3g})"
             for g in gaps.itertuples())
+        in_sample = (f", vs training split {row[f'{label}_vs_training_split']:.3f} (floor "
+                     f"{row['floor_training_split']:.3f})"
+                     if f"{label}_vs_training_split" in row else "")
         print(f"{name} {variant} {label}: feature {result.mean:.3f} "
-              f"(floor {row['floor']:.3f}); {row[f'{label}_giveaways']}", flush=True)
+              f"(floor {row['floor']:.3f}){in_sample}; {row[f'{label}_giveaways']}",
+              flush=True)
     return row
 
 
@@ -242,6 +310,13 @@ def main() -> None:
     parser.add_argument("--neighbours", type=int, nargs="*", default=[],
                         help="with --compare-noise: nearest latents to pick a residual "
                              "window from")
+    parser.add_argument("--components", type=int, nargs="*", default=[],
+                        help="also score 'aggregate' from Gaussian mixtures of these many "
+                             "components (fitted to posterior draws, and to posterior means), "
+                             "on the same trained network")
+    parser.add_argument("--widen", type=float, nargs="*", default=[],
+                        help="with --compare-noise: also match residual windows with each "
+                             "training posterior widened this many times")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--output", default=str(RESULTS / "generator_variants.csv"))
     args = parser.parse_args()
@@ -254,7 +329,10 @@ def main() -> None:
     print(table.drop(columns=[c for c in table if c.endswith("giveaways")]).to_string())
     if args.output:
         path = Path(args.output)
-        table.to_csv(path, mode="a", header=not path.exists(), index=False)
+        # Runs score different labels: merge by column name rather than append raw rows.
+        if path.exists():
+            table = pd.concat([pd.read_csv(path), table], ignore_index=True)
+        table.to_csv(path, index=False)
 
 
 if __name__ == "__main__":

@@ -148,6 +148,7 @@ def test_the_memory_estimate_follows_the_available_memory(model, monkeypatch):
 @pytest.mark.parametrize(("params", "message"), [
     ({"aggregate_components": 0}, "aggregate_components must be a positive integer"),
     ({"aggregate_components": 2.5}, "aggregate_components"),
+    ({"aggregate_fit": "medians"}, "aggregate_fit='medians' is not known"),
     ({"alpha": "20"}, "alpha must be a finite number > 0, got '20'"),
     ({"learning_rate": None}, "learning_rate must be a finite number > 0, got None"),
     ({"beta": float("inf")}, "beta must be a finite number >= 0"),

@@ -50,6 +50,20 @@ def test_aggregate_draws_match_training_latents():
     np.testing.assert_allclose(np.cov(z, rowvar=False), np.cov(draws, rowvar=False), atol=0.12)
 
 
+def test_aggregate_fits_the_means_or_the_posterior_draws():
+    # Codes spread 0.1 around the origin with wide posteriors (std 1), as in the weakly used
+    # latent directions of a trained model.
+    rng = np.random.default_rng(0)
+    latents = Latents(rng.normal(0.0, 0.1, (3000, 2)), np.zeros((3000, 2)))
+    spread = {fit_to: AggregateSampler(n_components=1, fit_to=fit_to, random_state=0)
+              .fit(latents).sample(5000, np.random.default_rng(1)).z.std(axis=0)
+              for fit_to in ("means", "draws")}
+    np.testing.assert_allclose(spread["means"], 0.1, rtol=0.1)
+    np.testing.assert_allclose(spread["draws"], np.sqrt(1.0 + 0.01), rtol=0.1)
+    with pytest.raises(ValueError, match="fit_to='medians' is not known"):
+        AggregateSampler(fit_to="medians")
+
+
 def test_aggregate_picks_components_by_bic():
     rng = np.random.default_rng(0)
     mu = np.concatenate([rng.normal(-4, 0.3, (1500, 2)), rng.normal(4, 0.3, (1500, 2))])

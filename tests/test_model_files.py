@@ -193,6 +193,17 @@ def test_tampered_arrays_name_the_field(saved, tmp_path, field):
     refused(path, INVALID, "corrupted or incompatible model file", field)
 
 
+def test_older_files_keep_their_mixture_fitted_to_posterior_draws(saved, tmp_path):
+    older = rewrite(saved, tmp_path / "older.tsvae",
+                    meta=lambda m: m["aggregate_sampler"].pop("fit_to"))
+    model = tsvae.TimeSeriesVAE.load(older)
+    assert model.aggregate_sampler_.fit_to == "draws"
+    assert model.generate(5, random_state=0, as_array=True).shape[0] == 5
+    tampered = rewrite(saved, tmp_path / "tampered.tsvae",
+                       meta=lambda m: m["aggregate_sampler"].update(fit_to="medians"))
+    refused(tampered, INVALID, "fit_to='medians' is not known")
+
+
 # ----------------------------------------------------------------------- 11: damaged members
 def _flip_a_byte_of(path, member):
     data = bytearray(path.read_bytes())

@@ -40,6 +40,7 @@ ESTIMATOR_OPTIONS = (
     Option("early_stopping_patience", int, 20),
     Option("missing", str, "error"),
     Option("aggregate_components", int, None),
+    Option("aggregate_fit", str, "means"),
     Option("noise_lags", int, 2),
     Option("enforce_bounds", bool, True),
     Option("enforce_types", bool, True),

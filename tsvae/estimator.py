@@ -19,7 +19,7 @@ from tsvae.data.validate import MISSING_POLICIES, validate_frame, validate_windo
 from tsvae.data.windows import sliding_windows
 from tsvae.generation.latents import TrainingLatents
 from tsvae.generation.observation import ConditionalResidualAccumulator
-from tsvae.generation.samplers import AggregateSampler, Latents
+from tsvae.generation.samplers import FIT_TO, AggregateSampler, Latents
 from tsvae.model.lightning import VAELightningModule
 from tsvae.model.vae import SequenceVAE
 from tsvae.nn import ARCHITECTURES
@@ -118,6 +118,11 @@ class TimeSeriesVAE(BaseEstimator):
         What ``fit`` does with NaN.
     aggregate_components : int, optional
         Mixture components of the ``aggregate`` sampler (default: chosen by BIC).
+    aggregate_fit : {"means", "draws"}
+        What the ``aggregate`` mixture is fitted to: the training windows' posterior means
+        (fresh windows closer to what the decoder reconstructs, harder to detect) or one
+        posterior draw per window (more spread, somewhat farther from the training windows).
+        See ``docs/concepts.md``.
     noise_lags : int
         Order ``p`` of the observation model: a VAR(p) fitted to the training residuals
         (``x - decode(mu)``) after training, whose draws fresh samples add to the decoded mean.
@@ -171,6 +176,7 @@ class TimeSeriesVAE(BaseEstimator):
         early_stopping_patience: int | None = 20,
         missing: str = "error",
         aggregate_components: int | None = None,
+        aggregate_fit: str = "means",
         noise_lags: int = 2,
         enforce_bounds: bool = True,
         enforce_types: bool = True,
@@ -199,6 +205,7 @@ class TimeSeriesVAE(BaseEstimator):
         self.early_stopping_patience = early_stopping_patience
         self.missing = missing
         self.aggregate_components = aggregate_components
+        self.aggregate_fit = aggregate_fit
         self.noise_lags = noise_lags
         self.enforce_bounds = enforce_bounds
         self.enforce_types = enforce_types
@@ -213,7 +220,8 @@ class TimeSeriesVAE(BaseEstimator):
         from tsvae.parameters import check_estimator_params
 
         check_estimator_params(self, architectures=ARCHITECTURES,
-                               missing_policies=MISSING_POLICIES, scalers=SCALERS)
+                               missing_policies=MISSING_POLICIES, scalers=SCALERS,
+                               aggregate_fits=FIT_TO)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "vae_"):
@@ -359,7 +367,7 @@ class TimeSeriesVAE(BaseEstimator):
 
         self.train_latents_ = self._encode_training(datamodule.train_set, bounds)
         self.aggregate_sampler_ = AggregateSampler(
-            self.aggregate_components, random_state=self.seed_
+            self.aggregate_components, fit_to=self.aggregate_fit, random_state=self.seed_
         ).fit(self.train_latents_.latents)
 
     def _build_vae(self) -> SequenceVAE:

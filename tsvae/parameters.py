@@ -73,7 +73,8 @@ def check_choice(name: str, value, choices) -> None:
         raise ValueError(f"{name}={value!r} is not known; use one of {sorted(choices)}.")
 
 
-def check_estimator_params(model, *, architectures, missing_policies, scalers) -> None:
+def check_estimator_params(model, *, architectures, missing_policies, scalers,
+                           aggregate_fits=("means", "draws")) -> None:
     """Validate every parameter of a ``TimeSeriesVAE`` (called at the start of ``fit``).
 
     Examples
@@ -104,6 +105,7 @@ def check_estimator_params(model, *, architectures, missing_policies, scalers) -
     check_choice("architecture", model.architecture, architectures)
     check_choice("missing", model.missing, missing_policies)
     check_choice("scaler", model.scaler, scalers)
+    check_choice("aggregate_fit", model.aggregate_fit, aggregate_fits)
     for name in ("progress_bar", "enforce_bounds", "enforce_types", "snap_discrete"):
         value = getattr(model, name)
         if not isinstance(value, bool | np.bool_):

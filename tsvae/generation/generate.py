@@ -496,8 +496,10 @@ def _aggregate_for(model, pool: np.ndarray | None):
     key = pool.tobytes()
     if key not in cache:
         stored = model.train_latents_.latents
-        cache[key] = AggregateSampler(model.aggregate_components, random_state=model.seed_).fit(
-            Latents(stored.mu[pool], stored.log_var[pool]))
+        cache[key] = AggregateSampler(
+            model.aggregate_components, fit_to=getattr(model.aggregate_sampler_, "fit_to",
+                                                       "draws"),
+            random_state=model.seed_).fit(Latents(stored.mu[pool], stored.log_var[pool]))
     return cache[key]
 
 

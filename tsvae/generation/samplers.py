@@ -122,12 +122,34 @@ class PosteriorSampler(NoisyPosteriorSampler):
         super().__init__(noise_scale=1.0)
 
 
-class AggregateSampler:
-    """Gaussian mixture fitted after training to the aggregated posterior ``q(z)``.
+#: What the ``aggregate`` mixture can be fitted to (see :class:`AggregateSampler`).
+FIT_TO = ("means", "draws")
 
-    The mixture is fitted (scikit-learn) to one posterior draw per training window; its number
-    of components is chosen by BIC between 1 and ``max_components`` unless ``n_components`` is
-    given. Samples are fresh but stay where the decoder was trained.
+
+class AggregateSampler:
+    """Gaussian mixture fitted after training to the training windows' latent codes.
+
+    The mixture is fitted (scikit-learn) to the posterior means of the training windows
+    (``fit_to="means"``, an ex-post density of the codes the decoder reconstructs from) or to
+    one posterior draw per window (``"draws"``, a smoothed aggregated posterior ``q(z)``); its
+    number of components is chosen by BIC between 1 and ``max_components`` unless
+    ``n_components`` is given. Samples are fresh but stay where the decoder was trained.
+
+    Parameters
+    ----------
+    n_components : int, optional
+        Mixture components; default chosen by BIC.
+    fit_to : {"means", "draws"}
+        What the mixture is fitted to. Decoding a posterior draw away from its mean gives
+        windows a detector tells from real ones more often than decoded means (larger
+        steps): the means are what reconstructions, which detectors cannot tell from real
+        windows on Stocks, are decoded from (``docs/benchmarks.md``).
+    max_components : int
+        Largest number of components BIC may choose.
+    max_fit_samples : int
+        Latent codes the mixture is fitted to at most (a random subset beyond).
+    random_state : int, optional
+        Seed of the subset, the draws and the mixture's initialisation.
 
     Examples
     --------
@@ -142,9 +164,13 @@ class AggregateSampler:
     name = "aggregate"
     uses_real_windows = False
 
-    def __init__(self, n_components: int | None = None, *, max_components: int = 10,
-                 max_fit_samples: int = 20_000, random_state: int | None = 0) -> None:
+    def __init__(self, n_components: int | None = None, *, fit_to: str = "means",
+                 max_components: int = 10, max_fit_samples: int = 20_000,
+                 random_state: int | None = 0) -> None:
+        if fit_to not in FIT_TO:
+            raise ValueError(f"fit_to={fit_to!r} is not known; use one of {list(FIT_TO)}.")
         self.n_components = n_components
+        self.fit_to = fit_to
         self.max_components = max_components
         self.max_fit_samples = max_fit_samples
         self.random_state = random_state
@@ -156,7 +182,7 @@ class AggregateSampler:
         from sklearn.mixture import GaussianMixture
 
         rng = np.random.default_rng(self.random_state)
-        points = latents.draw(rng)
+        points = latents.mu.copy() if self.fit_to == "means" else latents.draw(rng)
         if len(points) > self.max_fit_samples:
             points = points[rng.choice(len(points), self.max_fit_samples, replace=False)]
         if self.n_components is not None:
@@ -185,7 +211,7 @@ class AggregateSampler:
         return LatentSample(z)
 
     def to_dict(self) -> dict:
-        state = {"name": self.name, "n_components": self.n_components,
+        state = {"name": self.name, "n_components": self.n_components, "fit_to": self.fit_to,
                  "max_components": self.max_components, "random_state": self.random_state}
         if self.weights_ is not None:
             state.update(weights=self.weights_.tolist(), means=self.means_.tolist(),
@@ -194,7 +220,9 @@ class AggregateSampler:
 
     @classmethod
     def from_dict(cls, state: dict) -> AggregateSampler:
-        sampler = cls(state.get("n_components"), max_components=state.get("max_components", 10),
+        # Files written before ``fit_to`` existed hold mixtures fitted to posterior draws.
+        sampler = cls(state.get("n_components"), fit_to=state.get("fit_to", "draws"),
+                      max_components=state.get("max_components", 10),
                       random_state=state.get("random_state"))
         if "weights" in state:
             sampler.weights_ = np.asarray(state["weights"], dtype=np.float64)

@@ -74,7 +74,7 @@ def check_choice(name: str, value, choices) -> None:
 
 
 def check_estimator_params(model, *, architectures, missing_policies, scalers,
-                           aggregate_fits=("means", "draws")) -> None:
+                           aggregate_fits) -> None:
     """Validate every parameter of a ``TimeSeriesVAE`` (called at the start of ``fit``).
 
     Examples

@@ -497,8 +497,7 @@ def _aggregate_for(model, pool: np.ndarray | None):
     if key not in cache:
         stored = model.train_latents_.latents
         cache[key] = AggregateSampler(
-            model.aggregate_components, fit_to=getattr(model.aggregate_sampler_, "fit_to",
-                                                       "draws"),
+            model.aggregate_components, fit_to=model.aggregate_sampler_.fit_to,
             random_state=model.seed_).fit(Latents(stored.mu[pool], stored.log_var[pool]))
     return cache[key]
 

@@ -6,6 +6,20 @@ import logging
 import resource
 import statistics
 import time
+from pathlib import Path
+
+
+def append_rows(table, output) -> None:
+    """Add ``table``'s rows to the CSV at ``output`` (nothing when ``output`` is None), merged
+    by column name: runs with other options score other columns."""
+    if not output:
+        return
+    import pandas as pd
+
+    path = Path(output)
+    if path.exists():
+        table = pd.concat([pd.read_csv(path), table], ignore_index=True)
+    table.to_csv(path, index=False)
 
 
 def quiet_lightning() -> None:

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from _common import quiet_lightning  # noqa: E402
+from _common import append_rows, quiet_lightning  # noqa: E402
 
 import tsvae  # noqa: E402
 from tsvae.evaluation.detection import detection_score, floor_score  # noqa: E402
@@ -48,6 +48,8 @@ N_BLOCKS, HELD_OUT_BLOCKS = 10, (3, 8)
 VARIANTS = {
     "default": ({}, {}),
     "no_noise": ({}, {"observation_noise": False}),
+    # Decoded means as they are, without the linear map onto the data fitted after training.
+    "no_calibration": ({"calibrate_means": False}, {}),
     "wide": ({"hidden_size": 128, "latent_dim": 16}, {}),
     "two_layers": ({"num_layers": 2}, {}),
     "latent16": ({"latent_dim": 16}, {}),
@@ -327,12 +329,7 @@ def main() -> None:
     rows = [run(name, variant, args) for name in args.datasets for variant in args.variants]
     table = pd.DataFrame(rows)
     print(table.drop(columns=[c for c in table if c.endswith("giveaways")]).to_string())
-    if args.output:
-        path = Path(args.output)
-        # Runs score different labels: merge by column name rather than append raw rows.
-        if path.exists():
-            table = pd.concat([pd.read_csv(path), table], ignore_index=True)
-        table.to_csv(path, index=False)
+    append_rows(table, args.output)
 
 
 if __name__ == "__main__":

@@ -184,6 +184,9 @@ SHAPE_EDITS = {
         noise_residual_latents=a["noise_residual_latents"][:, :, :1].copy())),
     "noise_residual_windows": dict(arrays=lambda a: a.update(
         noise_residual_windows=a["noise_residual_windows"][:, :1].copy())),
+    "mean_calibration_weight": dict(arrays=lambda a: a.update(
+        mean_calibration_weight=a["mean_calibration_weight"][:, :, :3].copy())),
+    "mean_calibration_bias": dict(arrays=lambda a: a.pop("mean_calibration_bias")),
 }
 
 
@@ -202,6 +205,36 @@ def test_older_files_keep_their_mixture_fitted_to_posterior_draws(saved, tmp_pat
     tampered = rewrite(saved, tmp_path / "tampered.tsvae",
                        meta=lambda m: m["aggregate_sampler"].update(fit_to="medians"))
     refused(tampered, INVALID, "fit_to='medians' is not known")
+
+
+def test_the_stored_mean_calibration_is_used_whatever_calibrate_means_says(saved, tmp_path):
+    """set_params(calibrate_means=False) after fit does not drop the fitted map: the file
+    keeps it and loads with it (the parameter applies to the next fit)."""
+    model = tsvae.TimeSeriesVAE.load(saved)
+    expected = model.generate(5, random_state=0, as_array=True)
+    model.set_params(calibrate_means=False)
+    model.save(tmp_path / "params_changed.tsvae")
+    again = tsvae.TimeSeriesVAE.load(tmp_path / "params_changed.tsvae")
+    assert again.train_latents_.mean_calibration is not None
+    np.testing.assert_array_equal(again.generate(5, random_state=0, as_array=True), expected)
+
+
+def test_a_mean_calibration_too_large_for_the_model_is_refused(saved, tmp_path, monkeypatch):
+    import tsvae.generation.mean_calibration as mean_calibration
+
+    monkeypatch.setattr(mean_calibration, "MAX_MAP_VALUES", 10)
+    refused(saved, INVALID, "mean_calibration_weight", "cannot use one")
+
+
+def test_format_3_files_load_without_a_mean_calibration(saved, tmp_path):
+    def as_format_3(arrays):
+        del arrays["mean_calibration_weight"], arrays["mean_calibration_bias"]
+
+    older = rewrite(saved, tmp_path / "format3.tsvae", arrays=as_format_3,
+                    meta=lambda m: m.update(format_version=3))
+    model = tsvae.TimeSeriesVAE.load(older)
+    assert model.calibrate_means is False and model.train_latents_.mean_calibration is None
+    assert model.generate(5, random_state=0, as_array=True).shape[0] == 5
 
 
 # ----------------------------------------------------------------------- 11: damaged members

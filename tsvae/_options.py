@@ -42,6 +42,7 @@ ESTIMATOR_OPTIONS = (
     Option("aggregate_components", int, None),
     Option("aggregate_fit", str, "means"),
     Option("noise_lags", int, 2),
+    Option("calibrate_means", bool, True),
     Option("enforce_bounds", bool, True),
     Option("enforce_types", bool, True),
     Option("snap_discrete", bool, True),

@@ -18,6 +18,7 @@ from tsvae.data.schema import OutputSchema
 from tsvae.data.validate import MISSING_POLICIES, validate_frame, validate_windows
 from tsvae.data.windows import sliding_windows
 from tsvae.generation.latents import TrainingLatents
+from tsvae.generation.mean_calibration import MeanCalibrationAccumulator
 from tsvae.generation.observation import ConditionalResidualAccumulator
 from tsvae.generation.samplers import FIT_TO, AggregateSampler, Latents
 from tsvae.model.lightning import VAELightningModule
@@ -125,7 +126,16 @@ class TimeSeriesVAE(BaseEstimator):
         See ``docs/concepts.md``.
     noise_lags : int
         Order ``p`` of the observation model: a VAR(p) fitted to the training residuals
-        (``x - decode(mu)``) after training, whose draws fresh samples add to the decoded mean.
+        (``x`` minus its calibrated decoded mean) after training, whose draws fresh samples add
+        to the decoded mean.
+    calibrate_means : bool
+        After training, fit a linear map from each feature's decoded window onto its data
+        window (least squares on the principal directions in which decoded windows vary at
+        least as much as on average, gain at most 2) and apply it to every decoded window.
+        Along those directions its residuals are uncorrelated with the mean, so adding a
+        random training residual keeps the data's variance (see ``docs/concepts.md``).
+        Unconditional models only (``n_future=0``, no conditions), and windows of at most
+        4,000,000 features x steps x steps values.
     enforce_bounds : bool
         Clip every output value to the range of its column observed at fit (a non-negative
         load stays non-negative).
@@ -178,6 +188,7 @@ class TimeSeriesVAE(BaseEstimator):
         aggregate_components: int | None = None,
         aggregate_fit: str = "means",
         noise_lags: int = 2,
+        calibrate_means: bool = True,
         enforce_bounds: bool = True,
         enforce_types: bool = True,
         snap_discrete: bool = True,
@@ -207,6 +218,7 @@ class TimeSeriesVAE(BaseEstimator):
         self.aggregate_components = aggregate_components
         self.aggregate_fit = aggregate_fit
         self.noise_lags = noise_lags
+        self.calibrate_means = calibrate_means
         self.enforce_bounds = enforce_bounds
         self.enforce_types = enforce_types
         self.snap_discrete = snap_discrete
@@ -412,27 +424,67 @@ class TimeSeriesVAE(BaseEstimator):
             chosen = np.sort(rng.choice(len(chosen), MAX_STORED_LATENTS, replace=False))
             logger.info("keeping the posteriors of %d of %d training windows",
                         MAX_STORED_LATENTS, len(dataset))
+        batches = [chosen[first:first + batch_size].tolist()
+                   for first in range(0, len(chosen), batch_size)]
+
+        def windows_of(index):
+            batch = dataset.__getitems__(index)
+            batch, condition = batch if isinstance(batch, tuple) else (batch, None)
+            past = batch[:, : self.n_past] if self.n_future else None
+            return batch, condition, past
+
+        # Pass 1: posteriors, and the map from decoded means onto the data. Unconditional
+        # windows only: the map ignores the past context and the condition vector the decoder
+        # reads, and pooled over conditions it blurred the classes of a conditional model
+        # (tests/test_conditional.py).
         mus, log_vars, contexts, conditions = [], [], [], []
+        steps = self.n_future or self.n_past
+        conditional = bool(self.n_future or self.condition_dim)
+        calibrate = (self.calibrate_means and not conditional
+                     and MeanCalibrationAccumulator.fits(steps, self.n_model_features))
+        if self.calibrate_means and not conditional and not calibrate:
+            logger.info("windows of %d steps x %d features are too large for the mean "
+                        "calibration; decoded means are used as they are", steps,
+                        self.n_model_features)
+        calibration = (MeanCalibrationAccumulator(steps, self.n_model_features)
+                       if calibrate else None)
         residuals = ConditionalResidualAccumulator(
             self.n_model_features, self.noise_lags, expected_windows=len(chosen),
             random_state=self.seed_)
         with torch.inference_mode():
-            for first in range(0, len(chosen), batch_size):
-                batch = dataset.__getitems__(chosen[first:first + batch_size].tolist())
-                batch, condition = batch if isinstance(batch, tuple) else (batch, None)
+            for index in batches:
+                batch, condition, past = windows_of(index)
                 if condition is not None:
                     conditions.append(condition.numpy().copy())
                 mu, log_var = self.vae_.encode(batch, condition)
                 mus.append(mu.numpy().copy())
                 log_vars.append(log_var.numpy().copy())
-                past = batch[:, : self.n_past] if self.n_future else None
                 if self.n_future:
                     contexts.append(self.vae_.past_context(past).numpy().copy())
-                residual = (self.vae_.target(batch)
-                            - self.vae_.decode(mu, past, condition)).numpy()
-                check_reconstructions(mus[-1], log_vars[-1], residual, self.learning_rate)
-                residuals.add(residual, None if condition is None else condition.numpy(),
-                              latents=(mus[-1], log_vars[-1]))
+                decoded = self.vae_.decode(mu, past, condition).numpy()
+                target = self.vae_.target(batch).numpy()
+                check_reconstructions(mus[-1], log_vars[-1], target - decoded,
+                                      self.learning_rate)
+                if calibration is not None:
+                    calibration.add(decoded, target)
+                else:  # no map: the residuals around the decoded means, in this one pass
+                    residuals.add(target - decoded,
+                                  None if condition is None else condition.numpy(),
+                                  latents=(mus[-1], log_vars[-1]))
+        mean_map = calibration.fit() if calibration is not None else None
+
+        # Pass 2 (with a map): the residuals around the calibrated means.
+        if calibration is not None:
+            with torch.inference_mode():
+                for i, index in enumerate(batches):
+                    batch, condition, past = windows_of(index)
+                    decoded = self.vae_.decode(torch.from_numpy(mus[i]), past,
+                                               condition).numpy()
+                    if mean_map is not None:
+                        decoded = mean_map.apply(decoded)
+                    residuals.add(self.vae_.target(batch).numpy() - decoded,
+                                  None if condition is None else condition.numpy(),
+                                  latents=(mus[i], log_vars[i]))
         starts = dataset.starts.numpy()[chosen]
         series = np.searchsorted(np.array([b for _, b in bounds]), starts, side="right")
         return TrainingLatents(
@@ -441,6 +493,7 @@ class TimeSeriesVAE(BaseEstimator):
             np.concatenate(contexts) if contexts else None,
             residuals.fit(),
             np.concatenate(conditions) if conditions else None,
+            mean_map,
         )
 
     # ------------------------------------------------------------------ windows in and out
@@ -546,6 +599,9 @@ class TimeSeriesVAE(BaseEstimator):
             mu, _ = self.vae_.encode(windows, condition)
             past = windows[:, : self.n_past] if self.n_future else None
             decoded = self.vae_.decode(mu, past, condition).numpy()
+        mean_map = self.train_latents_.mean_calibration
+        if mean_map is not None:
+            decoded = mean_map.apply(decoded)
         return self._to_output(decoded, as_array, layout=layout)
 
     def generate(self, n: int | None = None, method: str = "aggregate", *, noise_scale: float = 1.0,

@@ -243,6 +243,26 @@ def check_tails(arrays: dict, n_series: int, n_past: int, n_model_features: int)
                     dtype=np.float32)
 
 
+def check_mean_calibration(arrays: dict, steps: int, n_model_features: int,
+                           expected: bool) -> None:
+    """The map from decoded windows onto the data: ``mean_calibration_weight``
+    ``(features, steps, steps)`` and ``mean_calibration_bias`` ``(features, steps)``, both
+    present or both absent, and present only where ``expected`` (an unconditional model whose
+    windows are small enough for a map)."""
+    names = ("mean_calibration_weight", "mean_calibration_bias")
+    present = [name in arrays for name in names]
+    if not any(present):
+        return
+    if not all(present):
+        missing = names[present.index(False)]
+        raise ModelFileError(missing, "is missing (the mean calibration needs both arrays)")
+    if not expected:
+        raise ModelFileError(names[0], "is stored but this model cannot use one (it is "
+                                       "conditional, or its windows are too large)")
+    check_array(names[0], arrays[names[0]], (n_model_features, steps, steps), dtype=np.float32)
+    check_array(names[1], arrays[names[1]], (n_model_features, steps), dtype=np.float32)
+
+
 def check_noise(noise, n_model_features: int, condition_dim: int,
                 latent_dim: int | None = None) -> None:
     """The observation model's arrays (VAR coefficients, covariances, pools) by shape."""

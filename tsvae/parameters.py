@@ -106,7 +106,8 @@ def check_estimator_params(model, *, architectures, missing_policies, scalers,
     check_choice("missing", model.missing, missing_policies)
     check_choice("scaler", model.scaler, scalers)
     check_choice("aggregate_fit", model.aggregate_fit, aggregate_fits)
-    for name in ("progress_bar", "enforce_bounds", "enforce_types", "snap_discrete"):
+    for name in ("progress_bar", "calibrate_means", "enforce_bounds", "enforce_types",
+                 "snap_discrete"):
         value = getattr(model, name)
         if not isinstance(value, bool | np.bool_):
             raise ValueError(f"{name} must be True or False, got {value!r}.")

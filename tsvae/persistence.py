@@ -29,6 +29,7 @@ from tsvae.data.conditions import ConditionEncoder
 from tsvae.data.scaling import scaler_from_dict
 from tsvae.data.schema import OutputSchema
 from tsvae.generation.latents import TrainingLatents
+from tsvae.generation.mean_calibration import MeanCalibration, MeanCalibrationAccumulator
 from tsvae.generation.observation import noise_from_arrays
 from tsvae.generation.samplers import AggregateSampler, Latents
 from tsvae.io import atomic_write
@@ -40,7 +41,9 @@ FORMAT = "tsvae-model"
 #: format 1 (a diagonal Gaussian AR(1), ``noise_phi``) still load.
 #: 3: the LSTM decoder reads each step's position beside the code; files of formats 1 and 2
 #: load with a zero weight on it, which decodes exactly as they did.
-FORMAT_VERSION = 3
+#: 4: a linear map from decoded windows onto the data (``mean_calibration_*``); files of
+#: earlier formats load without one (``calibrate_means=False``) and decode as they did.
+FORMAT_VERSION = 4
 _MEMBERS = ("model.json", "weights.safetensors", "arrays.safetensors")
 #: Largest decompressed ``model.json``: parameters, names and a mixture of at most tens of
 #: components in JSON take kilobytes to a few MB; 64 MiB leaves room for many thousands of
@@ -104,6 +107,8 @@ def save_model(model, path, *, overwrite: bool = False) -> None:
     }
     if latents.noise is not None:
         arrays.update(latents.noise.to_arrays())
+    if latents.mean_calibration is not None:
+        arrays.update(latents.mean_calibration.to_arrays())
     if latents.contexts is not None:
         arrays["latent_contexts"] = latents.contexts.astype(np.float32)
     if model.tails_ is not None:
@@ -252,6 +257,8 @@ def _rebuild(cls, meta: dict, version: int, members: dict):
     params = meta["params"]
     if not isinstance(params, dict):
         raise checks.ModelFileError("params", "must map parameter names to values")
+    if version < 4:
+        params = {**params, "calibrate_means": False}  # fitted before the map existed
     model = cls(**params)
     try:
         model._check_params()
@@ -301,6 +308,7 @@ def _rebuild(cls, meta: dict, version: int, members: dict):
         arrays.get("latent_contexts"),
         noise_from_arrays(arrays),
         arrays.get("latent_conditions"),
+        MeanCalibration.from_arrays(arrays),
     )
     checks.check_noise(model.train_latents_.noise, model.n_model_features, model.condition_dim,
                        model.latent_dim)
@@ -314,3 +322,10 @@ def _check_arrays(model, arrays: dict, n_series: int, context_dim: int) -> None:
     checks.check_optional(arrays, "latent_conditions", (n, model.condition_dim),
                           model.condition_dim > 0)
     checks.check_tails(arrays, n_series, model.n_past, model.n_model_features)
+    # The arrays' presence, not calibrate_means, says whether the model uses a map (the
+    # parameter may be changed by set_params after fit); only unconditional models of a size
+    # fit would calibrate may carry one.
+    checks.check_mean_calibration(
+        arrays, model.n_past, model.n_model_features,
+        not model.n_future and not model.condition_dim
+        and MeanCalibrationAccumulator.fits(model.n_past, model.n_model_features))

@@ -111,6 +111,7 @@ def _decode(model, z: np.ndarray, contexts: np.ndarray | None, rng: np.random.Ge
     """
     _check_latents(z)  # float32 decoding: refuse draws it cannot represent, before any cast
     noise = model.train_latents_.noise if observation_noise else None
+    mean_map = model.train_latents_.mean_calibration
     generator = (torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
                  if noise is not None else None)
     out = None
@@ -123,6 +124,8 @@ def _decode(model, z: np.ndarray, contexts: np.ndarray | None, rng: np.random.Ge
             with torch.autocast("cpu", dtype=torch.bfloat16,
                                 enabled=precision == "bf16-mixed"):
                 decoded = model.vae_.decoder(zb, cb).float()
+            if mean_map is not None:
+                decoded = mean_map.apply_tensor(decoded)
             if noise is not None:
                 decoded += noise.sample_tensor(
                     len(zb), decoded.shape[1], generator,

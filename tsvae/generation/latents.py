@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tsvae.generation.mean_calibration import MeanCalibration
 from tsvae.generation.observation import ConditionalNoise, ObservationNoise
 from tsvae.generation.samplers import Latents
 
@@ -36,3 +37,5 @@ class TrainingLatents:
     noise: ObservationNoise | ConditionalNoise | None = None
     #: encoded condition vector of each window (conditioned models only)
     conditions: np.ndarray | None = None
+    #: linear map from decoded windows onto the data (``None``: decoded means as they are)
+    mean_calibration: MeanCalibration | None = None

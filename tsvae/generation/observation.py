@@ -3,7 +3,8 @@
 A VAE decodes the conditional mean; real windows also carry what the latent code does not
 explain. That residual is not white: a level error persists across steps, features move
 together and lead one another. After training we fit, on the training windows' residuals
-``r = x - decode(mu)``, a vector autoregression
+``r = x - decode(mu)`` (the decoded mean calibrated first, see ``mean_calibration.py``),
+a vector autoregression
 
     r_t = c + A_1 r_{t-1} + ... + A_p r_{t-p} + e_t
 

@@ -417,6 +417,17 @@ class TimeSeriesVAE(BaseEstimator):
                              "for; pass one row per window or a dict for all of them.")
         return vectors
 
+    def _conditional(self) -> bool:
+        """Whether the decoder reads a past context or a condition vector beside ``z``."""
+        return bool(self.n_future or self.condition_dim)
+
+    def _mean_calibration_fits(self) -> bool:
+        """Whether this model can carry a mean calibration: unconditional windows (the map
+        ignores the context and the condition the decoder reads; pooled over conditions it
+        blurred the classes of a conditional model) of a size the map allows."""
+        return (not self._conditional()
+                and MeanCalibrationAccumulator.fits(self.n_past, self.n_model_features))
+
     def _encode_training(self, dataset, bounds, batch_size: int = 4096) -> TrainingLatents:
         chosen = np.arange(len(dataset))
         if len(chosen) > MAX_STORED_LATENTS:
@@ -433,20 +444,14 @@ class TimeSeriesVAE(BaseEstimator):
             past = batch[:, : self.n_past] if self.n_future else None
             return batch, condition, past
 
-        # Pass 1: posteriors, and the map from decoded means onto the data. Unconditional
-        # windows only: the map ignores the past context and the condition vector the decoder
-        # reads, and pooled over conditions it blurred the classes of a conditional model
-        # (tests/test_conditional.py).
+        # Pass 1: posteriors, and the map from decoded means onto the data.
         mus, log_vars, contexts, conditions = [], [], [], []
-        steps = self.n_future or self.n_past
-        conditional = bool(self.n_future or self.condition_dim)
-        calibrate = (self.calibrate_means and not conditional
-                     and MeanCalibrationAccumulator.fits(steps, self.n_model_features))
-        if self.calibrate_means and not conditional and not calibrate:
+        calibrate = self.calibrate_means and self._mean_calibration_fits()
+        if self.calibrate_means and not calibrate and not self._conditional():
             logger.info("windows of %d steps x %d features are too large for the mean "
-                        "calibration; decoded means are used as they are", steps,
+                        "calibration; decoded means are used as they are", self.n_past,
                         self.n_model_features)
-        calibration = (MeanCalibrationAccumulator(steps, self.n_model_features)
+        calibration = (MeanCalibrationAccumulator(self.n_past, self.n_model_features)
                        if calibrate else None)
         residuals = ConditionalResidualAccumulator(
             self.n_model_features, self.noise_lags, expected_windows=len(chosen),

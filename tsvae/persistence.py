@@ -29,7 +29,7 @@ from tsvae.data.conditions import ConditionEncoder
 from tsvae.data.scaling import scaler_from_dict
 from tsvae.data.schema import OutputSchema
 from tsvae.generation.latents import TrainingLatents
-from tsvae.generation.mean_calibration import MeanCalibration, MeanCalibrationAccumulator
+from tsvae.generation.mean_calibration import MeanCalibration
 from tsvae.generation.observation import noise_from_arrays
 from tsvae.generation.samplers import AggregateSampler, Latents
 from tsvae.io import atomic_write
@@ -323,9 +323,6 @@ def _check_arrays(model, arrays: dict, n_series: int, context_dim: int) -> None:
                           model.condition_dim > 0)
     checks.check_tails(arrays, n_series, model.n_past, model.n_model_features)
     # The arrays' presence, not calibrate_means, says whether the model uses a map (the
-    # parameter may be changed by set_params after fit); only unconditional models of a size
-    # fit would calibrate may carry one.
-    checks.check_mean_calibration(
-        arrays, model.n_past, model.n_model_features,
-        not model.n_future and not model.condition_dim
-        and MeanCalibrationAccumulator.fits(model.n_past, model.n_model_features))
+    # parameter may be changed by set_params after fit).
+    checks.check_mean_calibration(arrays, model.n_past, model.n_model_features,
+                                  model._mean_calibration_fits())

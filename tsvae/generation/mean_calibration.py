@@ -73,10 +73,6 @@ class MeanCalibration:
         self.bias = np.ascontiguousarray(bias, dtype=np.float32)
         self._tensors: tuple[torch.Tensor, torch.Tensor] | None = None
 
-    @property
-    def steps(self) -> int:
-        return self.weight.shape[1]
-
     def apply_tensor(self, decoded: torch.Tensor) -> torch.Tensor:
         """The map applied to decoded windows ``(n, T, F)`` (float32 torch tensor)."""
         if self._tensors is None:

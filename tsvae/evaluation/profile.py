@@ -167,8 +167,9 @@ def model_profile(model, real, *, methods=("prior", "aggregate"), n: int | None 
     """The detectability profile of a fitted model on a real series frame.
 
     Candidates: each of ``methods``; the decoded reconstructions of real windows
-    (``noisy_posterior`` at ``noise_scale=0``: the decoder's own accuracy, if they are
-    detected no sampler can pass); a VAR(2) with fresh starts fitted on ``real`` (the
+    (``noisy_posterior`` at ``noise_scale=0``, each with a random residual window as its
+    observation noise: what a perfect latent sampler would give; if they are detected no
+    sampler can pass); a VAR(2) with fresh starts fitted on ``real`` (the
     reference of the comparisons). Windows are min-max scaled by the real windows.
 
     Parameters

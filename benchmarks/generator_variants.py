@@ -115,6 +115,24 @@ def real_windows(data, id_col, columns) -> np.ndarray:
                            for f in frames])
 
 
+def judged_parts(train_w: np.ndarray, held_w: np.ndarray, n: int) -> dict:
+    """What fixed-epoch studies judge against: ``{"in-sample": (evaluation, real), "held-out":
+    ...}``, each with up to ``n`` scaled real windows of the training or held-out blocks."""
+    judged = {}
+    for part, windows in (("in-sample", train_w), ("held-out", held_w)):
+        evaluation = prepare(windows, windows, 24)
+        judged[part] = (evaluation, evaluation.scale(
+            subsample(evaluation.real, n, np.random.default_rng(0))))
+    return judged
+
+
+def dcr_close_share(train_w: np.ndarray, held_w: np.ndarray, synth: np.ndarray) -> float:
+    """Share of synthetic windows closer to a training window than the 5th percentile of
+    held-out windows are (the ``dcr`` check; about 0.05 for data as new as held-out)."""
+    return tsvae.evaluate(train_w, synth, 24, checks=["dcr"], holdout=held_w,
+                          plots_in_report=False, random_state=0).score("dcr")
+
+
 @contextlib.contextmanager
 def _noise_mode(model, mode: str):
     """Temporarily draw the observation noise another way, for comparison: ``"var"`` runs

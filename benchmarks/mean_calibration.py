@@ -35,13 +35,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from _common import append_rows, quiet_lightning  # noqa: E402
-from generator_variants import load, real_windows  # noqa: E402
+from generator_variants import dcr_close_share, judged_parts, load, real_windows  # noqa: E402
 
 import tsvae  # noqa: E402
 import tsvae.generation.mean_calibration as mean_calibration  # noqa: E402
 from tsvae.evaluation.detection import detection_score, floor_score  # noqa: E402
 from tsvae.evaluation.feature_classifier import feature_detector  # noqa: E402
-from tsvae.evaluation.inputs import prepare, subsample  # noqa: E402
 from tsvae.evaluation.minirocket import minirocket_detector  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -63,12 +62,9 @@ def run(name: str, share: float | None, args) -> list[dict]:
     train_w = real_windows(data, id_col, model.columns_)
     held_w = real_windows(held, id_col, model.columns_)
     detector, rows = feature_detector(), []
-    judged = {}
-    for part, windows in (("in-sample", train_w), ("held-out", held_w)):
-        evaluation = prepare(windows, windows, 24)
-        real = evaluation.scale(subsample(evaluation.real, args.windows,
-                                          np.random.default_rng(0)))
-        judged[part] = (evaluation, real, floor_score(real, detector, seeds=args.seeds).mean)
+    judged = {part: (evaluation, real, floor_score(real, detector, seeds=args.seeds).mean)
+              for part, (evaluation, real)
+              in judged_parts(train_w, held_w, args.windows).items()}
     for method in ("prior", "aggregate"):
         row = {"dataset": name, "share": "none" if share is None else share, "method": method,
                "epochs": model.n_epochs_}
@@ -84,8 +80,7 @@ def run(name: str, share: float | None, args) -> list[dict]:
                 evaluation, real, _ = judged["in-sample"]
                 rocket.append(detection_score(real, evaluation.scale(synth),
                                               minirocket_detector(), seeds=args.seeds).mean)
-            dcr.append(tsvae.evaluate(train_w, synth, 24, checks=["dcr"], holdout=held_w,
-                                      plots_in_report=False, random_state=0).score("dcr"))
+            dcr.append(dcr_close_share(train_w, held_w, synth))
         for part, (_, _, floor) in judged.items():
             row[f"feature {part}"] = float(np.mean(scores[part]))
             row[f"floor {part}"] = floor

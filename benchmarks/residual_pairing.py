@@ -45,13 +45,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 from _common import append_rows, quiet_lightning  # noqa: E402
-from generator_variants import load, real_windows  # noqa: E402
+from generator_variants import dcr_close_share, judged_parts, load, real_windows  # noqa: E402
 
 import tsvae  # noqa: E402
 import tsvae.generation.observation as observation  # noqa: E402
 from tsvae.evaluation.detection import detection_score  # noqa: E402
 from tsvae.evaluation.feature_classifier import feature_detector  # noqa: E402
-from tsvae.evaluation.inputs import prepare, subsample  # noqa: E402
 from tsvae.generation.mean_calibration import MeanCalibrationAccumulator  # noqa: E402
 from tsvae.generation.observation import ConditionalResidualAccumulator  # noqa: E402
 
@@ -130,11 +129,7 @@ def run(name: str, args) -> list[dict]:
     train_w = real_windows(data, id_col, model.columns_)
     held_w = real_windows(held, id_col, model.columns_)
     detector = feature_detector()
-    judged = {}
-    for part, windows in (("in-sample", train_w), ("held-out", held_w)):
-        evaluation = prepare(windows, windows, 24)
-        judged[part] = (evaluation, evaluation.scale(
-            subsample(evaluation.real, args.windows, np.random.default_rng(0))))
+    judged = judged_parts(train_w, held_w, args.windows)
 
     def score(label: str, generate) -> dict:
         scores = {part: [] for part in judged}
@@ -144,8 +139,7 @@ def run(name: str, args) -> list[dict]:
             for part, (evaluation, real) in judged.items():
                 scores[part].append(detection_score(real, evaluation.scale(synth), detector,
                                                     seeds=args.seeds).mean)
-            dcr.append(tsvae.evaluate(train_w, synth, 24, checks=["dcr"], holdout=held_w,
-                                      plots_in_report=False, random_state=0).score("dcr"))
+            dcr.append(dcr_close_share(train_w, held_w, synth))
         row = {"dataset": name, "generator": label, "epochs": model.n_epochs_,
                "beta": args.beta,
                **{f"feature {part}": float(np.mean(s)) for part, s in scores.items()},

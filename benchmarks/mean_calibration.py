@@ -14,7 +14,9 @@ and ``aggregate``, two generation seeds of 2,000 windows each are scored by
   percentile of held-out windows are (about 0.05 for data as new as held-out);
 - with ``--minirocket``, MiniRocket against the training blocks as well (the profile's second
   detector: a map tuned on the feature classifier must not make the windows easier to tell
-  apart by another).
+  apart by another);
+- with ``--gru``, the TimeGAN GRU score against the training blocks (the figure compared
+  with papers), mean over the ``--seeds`` metric seeds.
 
 Run one data set at a time (each share trains a model):
 
@@ -42,6 +44,7 @@ import tsvae.generation.mean_calibration as mean_calibration  # noqa: E402
 from tsvae.evaluation.detection import detection_score, floor_score  # noqa: E402
 from tsvae.evaluation.feature_classifier import feature_detector  # noqa: E402
 from tsvae.evaluation.minirocket import minirocket_detector  # noqa: E402
+from tsvae.evaluation.ml_scores import discriminative_score  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -65,11 +68,11 @@ def run(name: str, share: float | None, args) -> list[dict]:
     judged = {part: (evaluation, real, floor_score(real, detector, seeds=args.seeds).mean)
               for part, (evaluation, real)
               in judged_parts(train_w, held_w, args.windows).items()}
-    for method in ("prior", "aggregate"):
+    for method in args.methods:
         row = {"dataset": name, "share": "none" if share is None else share, "method": method,
                "epochs": model.n_epochs_}
         scores = {part: [] for part in judged}
-        dcr, rocket = [], []
+        dcr, rocket, gru = [], [], []
         for seed in args.generation_seeds:
             synth = np.asarray(model.generate(args.windows, method=method, random_state=seed,
                                               as_array=True), dtype=np.float64)
@@ -80,6 +83,10 @@ def run(name: str, share: float | None, args) -> list[dict]:
                 evaluation, real, _ = judged["in-sample"]
                 rocket.append(detection_score(real, evaluation.scale(synth),
                                               minirocket_detector(), seeds=args.seeds).mean)
+            if args.gru:
+                evaluation, real, _ = judged["in-sample"]
+                gru.append(np.mean([discriminative_score(real, evaluation.scale(synth), seed=s)
+                                    for s in args.seeds]))
             dcr.append(dcr_close_share(train_w, held_w, synth))
         for part, (_, _, floor) in judged.items():
             row[f"feature {part}"] = float(np.mean(scores[part]))
@@ -87,6 +94,8 @@ def run(name: str, share: float | None, args) -> list[dict]:
         row["dcr close share"] = float(np.mean(dcr))
         if args.minirocket:
             row["minirocket in-sample"] = float(np.mean(rocket))
+        if args.gru:
+            row["gru in-sample"] = float(np.mean(gru))
         residuals = getattr(model.train_latents_.noise, "residual_windows", None)
         row["residual rms"] = (float("nan") if residuals is None
                                else float(np.sqrt((residuals.astype(np.float64) ** 2).mean())))
@@ -95,7 +104,8 @@ def run(name: str, share: float | None, args) -> list[dict]:
               f"{row['feature held-out']:.3f} (floor {row['floor held-out']:.3f}), dcr close "
               f"share {row['dcr close share']:.3f}, residual rms {row['residual rms']:.4f}"
               + (f", MiniRocket in-sample {row['minirocket in-sample']:.3f}"
-                 if args.minirocket else ""),
+                 if args.minirocket else "")
+              + (f", GRU in-sample {row['gru in-sample']:.3f}" if args.gru else ""),
               flush=True)
         rows.append(row)
     return rows
@@ -116,6 +126,10 @@ def main() -> None:
     parser.add_argument("--generation-seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--minirocket", action="store_true",
                         help="also score MiniRocket against the training blocks")
+    parser.add_argument("--gru", action="store_true",
+                        help="also score the TimeGAN GRU against the training blocks")
+    parser.add_argument("--methods", nargs="+", default=["prior", "aggregate"],
+                        choices=["prior", "aggregate"])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--output", default=str(RESULTS / "mean_calibration.csv"))
     args = parser.parse_args()

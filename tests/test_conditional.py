@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import tsvae
 from tests.conftest import tiny_model
+from tsvae.generation.mean_calibration import ConditionalMeanCalibration
 from tsvae.generation.observation import ConditionalNoise
 
 STEPS = 24
@@ -98,16 +100,70 @@ def test_categorical_condition_round_trips_through_save_and_load(sines_model, tm
     sines_model.save(path)
     loaded = tsvae.TimeSeriesVAE.load(path)
     assert loaded.condition_encoder_.categories == {"condition": ["fast", "slow"]}
-    # One observation model per class, saved and loaded with the model.
+    # One observation model and one mean calibration per class, saved and loaded with the
+    # model.
     for model in (sines_model, loaded):
         assert isinstance(model.train_latents_.noise, ConditionalNoise)
         assert len(model.train_latents_.noise.models) == 2
+        assert isinstance(model.train_latents_.mean_calibration, ConditionalMeanCalibration)
+        assert len(model.train_latents_.mean_calibration.maps) == 2
     for method in ("prior", "aggregate", "posterior"):
         np.testing.assert_allclose(
             loaded.generate(20, method=method, conditions={"condition": "fast"},
                             random_state=3, as_array=True),
             sines_model.generate(20, method=method, conditions={"condition": "fast"},
                                  random_state=3, as_array=True), rtol=1e-5, atol=1e-5)
+
+
+def test_each_class_is_calibrated_by_its_own_map(sines_model, sines_data):
+    """Each class's decoded windows go through the map fitted on that class's windows
+    (reconstructions included); another class's map would give other windows."""
+    x, y = sines_data
+    mapping = sines_model.train_latents_.mean_calibration
+    for label in ("slow", "fast"):
+        windows = x[y == label][:200]
+        labels = {"condition": label}
+        scaled = sines_model.scaled_windows(windows)
+        vectors = sines_model.condition_vectors(labels, len(windows))
+        with torch.inference_mode():
+            mu, _ = sines_model.vae_.encode(torch.from_numpy(scaled),
+                                            torch.from_numpy(vectors))
+            decoded = sines_model.vae_.decode(mu, None, torch.from_numpy(vectors)).numpy()
+        mine, = [i for i, key in enumerate(mapping.keys) if (key == vectors[0]).all()]
+        own = mapping.maps[mine].apply(decoded)
+        np.testing.assert_allclose(mapping.apply(decoded, vectors), own, atol=1e-6)
+        np.testing.assert_allclose(
+            sines_model.reconstruct(windows, conditions=labels, as_array=True),
+            sines_model.to_output_units(own), atol=1e-5)
+        other = mapping.maps[1 - mine].apply(decoded)
+        assert np.abs(other - own).max() > 1e-3
+
+
+def test_continuous_conditions_get_no_mean_calibration(energy_small):
+    """More distinct condition values than per-condition fits allow: the conditions are
+    continuous, and one map pooled over them would blur them, so the means stay as decoded."""
+    frame = energy_small.iloc[:400].assign(level=np.arange(400) // 12 * 0.5)
+    model = tiny_model(max_epochs=1).fit(frame, condition_cols=["level"])
+    assert model.train_latents_.mean_calibration is None
+    assert model.generate(4, conditions={"level": 1.0}, random_state=0,
+                          as_array=True).shape == (4, 12, 6)
+
+
+def test_tampered_per_class_maps_are_refused(sines_model, tmp_path):
+    from tests.test_model_files import INVALID, refused, rewrite
+
+    path = tmp_path / "cvae.tsvae"
+    sines_model.save(path)
+    missing = rewrite(path, tmp_path / "missing.tsvae",
+                      arrays=lambda a: a.pop("mean_calibration_group1_bias"))
+    refused(missing, INVALID, "mean_calibration_group1_bias is missing")
+    both = rewrite(path, tmp_path / "both.tsvae", arrays=lambda a: a.update(
+        mean_calibration_weight=a["mean_calibration_group0_weight"],
+        mean_calibration_bias=a["mean_calibration_group0_bias"]))
+    refused(both, INVALID, "mean_calibration_weight is stored beside per-condition maps")
+    wrong = rewrite(path, tmp_path / "wrong.tsvae", arrays=lambda a: a.update(
+        mean_calibration_group0_weight=a["mean_calibration_group0_weight"][:, :3].copy()))
+    refused(wrong, INVALID, "mean_calibration_group0_weight")
 
 
 def test_bad_condition_input_is_named(sines_model):

@@ -650,9 +650,9 @@ def test_calibrate_means_must_be_a_bool(energy_small):
         tiny_model(calibrate_means="yes").fit(energy_small.iloc[:200])
 
 
-def test_conditional_models_keep_their_decoded_means(conditional_model):
-    """The map reads neither the past context nor the condition vector, so conditional
-    models are not calibrated (their windows decode as before)."""
+def test_models_with_a_past_context_keep_their_decoded_means(conditional_model):
+    """The map does not read the past context, so models with ``n_future > 0`` are not
+    calibrated (their windows decode as before)."""
     assert conditional_model.calibrate_means is True
     assert conditional_model.train_latents_.mean_calibration is None
 

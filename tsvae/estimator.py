@@ -18,7 +18,10 @@ from tsvae.data.schema import OutputSchema
 from tsvae.data.validate import MISSING_POLICIES, validate_frame, validate_windows
 from tsvae.data.windows import sliding_windows
 from tsvae.generation.latents import TrainingLatents
-from tsvae.generation.mean_calibration import MeanCalibrationAccumulator
+from tsvae.generation.mean_calibration import (
+    ConditionalMeanCalibrationAccumulator,
+    MeanCalibrationAccumulator,
+)
 from tsvae.generation.observation import ConditionalResidualAccumulator
 from tsvae.generation.samplers import FIT_TO, AggregateSampler, Latents
 from tsvae.model.lightning import VAELightningModule
@@ -134,8 +137,10 @@ class TimeSeriesVAE(BaseEstimator):
         least as much as on average, gain at most 2) and apply it to every decoded window.
         Along those directions its residuals are uncorrelated with the mean, so adding a
         random training residual keeps the data's variance (see ``docs/concepts.md``).
-        Unconditional models only (``n_future=0``, no conditions), and windows of at most
-        4,000,000 features x steps x steps values.
+        A model with conditions gets one map per condition value (values with at least
+        100 training windows; continuous conditions get none). Models without a past
+        context only (``n_future=0``), and windows of at most 4,000,000 features x steps x
+        steps values.
     enforce_bounds : bool
         Clip every output value to the range of its column observed at fit (a non-negative
         load stays non-negative).
@@ -422,10 +427,10 @@ class TimeSeriesVAE(BaseEstimator):
         return bool(self.n_future or self.condition_dim)
 
     def _mean_calibration_fits(self) -> bool:
-        """Whether this model can carry a mean calibration: unconditional windows (the map
-        ignores the context and the condition the decoder reads; pooled over conditions it
-        blurred the classes of a conditional model) of a size the map allows."""
-        return (not self._conditional()
+        """Whether this model can carry a mean calibration: windows decoded without a past
+        context (the map does not read it; a model with conditions gets one map per
+        condition value instead) of a size the map allows."""
+        return (not self.n_future
                 and MeanCalibrationAccumulator.fits(self.n_past, self.n_model_features))
 
     def _encode_training(self, dataset, bounds, batch_size: int = 4096) -> TrainingLatents:
@@ -447,12 +452,14 @@ class TimeSeriesVAE(BaseEstimator):
         # Pass 1: posteriors, and the map from decoded means onto the data.
         mus, log_vars, contexts, conditions = [], [], [], []
         calibrate = self.calibrate_means and self._mean_calibration_fits()
-        if self.calibrate_means and not calibrate and not self._conditional():
+        if self.calibrate_means and not calibrate and not self.n_future:
             logger.info("windows of %d steps x %d features are too large for the mean "
                         "calibration; decoded means are used as they are", self.n_past,
                         self.n_model_features)
-        calibration = (MeanCalibrationAccumulator(self.n_past, self.n_model_features)
-                       if calibrate else None)
+        calibration = None
+        if calibrate:
+            calibration = (ConditionalMeanCalibrationAccumulator if self.condition_dim
+                           else MeanCalibrationAccumulator)(self.n_past, self.n_model_features)
         residuals = ConditionalResidualAccumulator(
             self.n_model_features, self.noise_lags, expected_windows=len(chosen),
             random_state=self.seed_)
@@ -471,7 +478,8 @@ class TimeSeriesVAE(BaseEstimator):
                 check_reconstructions(mus[-1], log_vars[-1], target - decoded,
                                       self.learning_rate)
                 if calibration is not None:
-                    calibration.add(decoded, target)
+                    calibration.add(decoded, target,
+                                    *([condition.numpy()] if self.condition_dim else []))
                 else:  # no map: the residuals around the decoded means, in this one pass
                     residuals.add(target - decoded,
                                   None if condition is None else condition.numpy(),
@@ -486,7 +494,8 @@ class TimeSeriesVAE(BaseEstimator):
                     decoded = self.vae_.decode(torch.from_numpy(mus[i]), past,
                                                condition).numpy()
                     if mean_map is not None:
-                        decoded = mean_map.apply(decoded)
+                        decoded = mean_map.apply(
+                            decoded, None if condition is None else condition.numpy())
                     residuals.add(self.vae_.target(batch).numpy() - decoded,
                                   None if condition is None else condition.numpy(),
                                   latents=(mus[i], log_vars[i]))
@@ -606,7 +615,8 @@ class TimeSeriesVAE(BaseEstimator):
             decoded = self.vae_.decode(mu, past, condition).numpy()
         mean_map = self.train_latents_.mean_calibration
         if mean_map is not None:
-            decoded = mean_map.apply(decoded)
+            decoded = mean_map.apply(decoded,
+                                     None if condition is None else condition.numpy())
         return self._to_output(decoded, as_array, layout=layout)
 
     def generate(self, n: int | None = None, method: str = "aggregate", *, noise_scale: float = 1.0,

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from tsvae.generation.condition_groups import MAX_CONDITION_GROUPS
+
 #: Longest window (``n_past + n_future`` steps) a model file may declare. The LSTM decoder
 #: allocates a buffer per step when it is built, and no weight shape depends on the window
 #: length, so the length needs a bound of its own: a million steps (4 MB of buffer) is far
@@ -244,23 +246,47 @@ def check_tails(arrays: dict, n_series: int, n_past: int, n_model_features: int)
 
 
 def check_mean_calibration(arrays: dict, steps: int, n_model_features: int,
-                           expected: bool) -> None:
+                           expected: bool, condition_dim: int = 0) -> None:
     """The map from decoded windows onto the data: ``mean_calibration_weight``
     ``(features, steps, steps)`` and ``mean_calibration_bias`` ``(features, steps)``, both
-    present or both absent, and present only where ``expected`` (an unconditional model whose
-    windows are small enough for a map)."""
+    present or both absent, and present only where ``expected`` (a model without a past
+    context whose windows are small enough for a map); or, for a model with conditions, one
+    such pair per condition value (``mean_calibration_group{i}_*``) beside the values
+    (``mean_calibration_group_keys``, ``(k, condition_dim)``)."""
     names = ("mean_calibration_weight", "mean_calibration_bias")
-    present = [name in arrays for name in names]
-    if not any(present):
-        return
-    if not all(present):
-        missing = names[present.index(False)]
-        raise ModelFileError(missing, "is missing (the mean calibration needs both arrays)")
-    if not expected:
-        raise ModelFileError(names[0], "is stored but this model cannot use one (it is "
-                                       "conditional, or its windows are too large)")
-    check_array(names[0], arrays[names[0]], (n_model_features, steps, steps), dtype=np.float32)
-    check_array(names[1], arrays[names[1]], (n_model_features, steps), dtype=np.float32)
+    grouped = "mean_calibration_group_keys" in arrays
+    if grouped:
+        if any(name in arrays for name in names):
+            raise ModelFileError(names[0], "is stored beside per-condition maps (a model "
+                                           "has one or the other)")
+        if not condition_dim:
+            raise ModelFileError("mean_calibration_group_keys", "is stored but this model "
+                                 "has no conditions")
+        keys = check_array("mean_calibration_group_keys", arrays["mean_calibration_group_keys"],
+                           (None, condition_dim), dtype=np.float32)
+        if not 1 <= len(keys) <= MAX_CONDITION_GROUPS:
+            raise ModelFileError("mean_calibration_group_keys",
+                                 f"holds {len(keys)} condition values; 1 to "
+                                 f"{MAX_CONDITION_GROUPS} are possible")
+        names_of = [(f"mean_calibration_group{i}_weight", f"mean_calibration_group{i}_bias")
+                    for i in range(len(keys))]
+    else:
+        names_of = [names]
+    for pair in names_of:
+        present = [name in arrays for name in pair]
+        if not any(present) and not grouped:
+            return
+        if not all(present):
+            missing = pair[present.index(False)]
+            raise ModelFileError(missing, "is missing (the mean calibration needs both "
+                                          "arrays)")
+        if not expected:
+            raise ModelFileError(pair[0], "is stored but this model cannot use one (it "
+                                          "decodes from a past context, or its windows are "
+                                          "too large)")
+        check_array(pair[0], arrays[pair[0]], (n_model_features, steps, steps),
+                    dtype=np.float32)
+        check_array(pair[1], arrays[pair[1]], (n_model_features, steps), dtype=np.float32)
 
 
 def check_noise(noise, n_model_features: int, condition_dim: int,

@@ -29,7 +29,7 @@ from tsvae.data.conditions import ConditionEncoder
 from tsvae.data.scaling import scaler_from_dict
 from tsvae.data.schema import OutputSchema
 from tsvae.generation.latents import TrainingLatents
-from tsvae.generation.mean_calibration import MeanCalibration
+from tsvae.generation.mean_calibration import mean_calibration_from_arrays
 from tsvae.generation.observation import noise_from_arrays
 from tsvae.generation.samplers import AggregateSampler, Latents
 from tsvae.io import atomic_write
@@ -43,7 +43,10 @@ FORMAT = "tsvae-model"
 #: load with a zero weight on it, which decodes exactly as they did.
 #: 4: a linear map from decoded windows onto the data (``mean_calibration_*``); files of
 #: earlier formats load without one (``calibrate_means=False``) and decode as they did.
-FORMAT_VERSION = 4
+#: 5: a model with conditions may carry one map per condition value
+#: (``mean_calibration_group*``); conditional files of earlier formats have none and decode
+#: as they did.
+FORMAT_VERSION = 5
 _MEMBERS = ("model.json", "weights.safetensors", "arrays.safetensors")
 #: Largest decompressed ``model.json``: parameters, names and a mixture of at most tens of
 #: components in JSON take kilobytes to a few MB; 64 MiB leaves room for many thousands of
@@ -308,7 +311,7 @@ def _rebuild(cls, meta: dict, version: int, members: dict):
         arrays.get("latent_contexts"),
         noise_from_arrays(arrays),
         arrays.get("latent_conditions"),
-        MeanCalibration.from_arrays(arrays),
+        mean_calibration_from_arrays(arrays),
     )
     checks.check_noise(model.train_latents_.noise, model.n_model_features, model.condition_dim,
                        model.latent_dim)
@@ -325,4 +328,4 @@ def _check_arrays(model, arrays: dict, n_series: int, context_dim: int) -> None:
     # The arrays' presence, not calibrate_means, says whether the model uses a map (the
     # parameter may be changed by set_params after fit).
     checks.check_mean_calibration(arrays, model.n_past, model.n_model_features,
-                                  model._mean_calibration_fits())
+                                  model._mean_calibration_fits(), model.condition_dim)

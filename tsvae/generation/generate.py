@@ -104,10 +104,10 @@ def _decode(model, z: np.ndarray, contexts: np.ndarray | None, rng: np.random.Ge
     batch is still in cache. Returns ``(n, steps, F)``: scaled float32 without ``finish``.
     ``precision="bf16-mixed"`` runs the decoder under bfloat16 autocast (faster on CPUs with
     AVX-512 BF16/AMX; decoded means differ by about 1e-3 of the scaled range).
-    ``conditions`` (one encoded vector per window) picks each window's observation model
-    when the model has one per condition value. ``match_residuals`` draws each window's
-    residual window by the posterior density of its ``z`` (fresh-sample methods only; for the
-    posterior methods it would hand a window back its own residual).
+    ``conditions`` (one encoded vector per window) picks each window's mean calibration and
+    observation model when the model has one per condition value. ``match_residuals``
+    draws each window's residual window by the posterior density of its ``z`` (fresh-sample
+    methods only; for the posterior methods it would hand a window back its own residual).
     """
     _check_latents(z)  # float32 decoding: refuse draws it cannot represent, before any cast
     noise = model.train_latents_.noise if observation_noise else None
@@ -124,12 +124,13 @@ def _decode(model, z: np.ndarray, contexts: np.ndarray | None, rng: np.random.Ge
             with torch.autocast("cpu", dtype=torch.bfloat16,
                                 enabled=precision == "bf16-mixed"):
                 decoded = model.vae_.decoder(zb, cb).float()
+            batch_conditions = (None if conditions is None
+                                else conditions[first:first + batch_size])
             if mean_map is not None:
-                decoded = mean_map.apply_tensor(decoded)
+                decoded = mean_map.apply_tensor(decoded, batch_conditions)
             if noise is not None:
                 decoded += noise.sample_tensor(
-                    len(zb), decoded.shape[1], generator,
-                    None if conditions is None else conditions[first:first + batch_size],
+                    len(zb), decoded.shape[1], generator, batch_conditions,
                     latents=zb if match_residuals else None)
             result = decoded.numpy() if finish is None else finish(decoded.numpy())
             _check_finite(result, zb)

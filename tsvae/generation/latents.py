@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tsvae.generation.mean_calibration import MeanCalibration
+from tsvae.generation.mean_calibration import ConditionalMeanCalibration, MeanCalibration
 from tsvae.generation.observation import ConditionalNoise, ObservationNoise
 from tsvae.generation.samplers import Latents
 
@@ -38,4 +38,4 @@ class TrainingLatents:
     #: encoded condition vector of each window (conditioned models only)
     conditions: np.ndarray | None = None
     #: linear map from decoded windows onto the data (``None``: decoded means as they are)
-    mean_calibration: MeanCalibration | None = None
+    mean_calibration: MeanCalibration | ConditionalMeanCalibration | None = None

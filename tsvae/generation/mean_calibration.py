@@ -17,6 +17,9 @@ its data window) plus an offset, fitted by least squares on the training windows
 posterior-mean decodings, restricted to the principal directions in which the decoded windows
 vary (:data:`MIN_VARIANCE_SHARE`): the rest, the decoder's least reliable detail, is left to
 the residual. ``benchmarks/mean_calibration.py`` measures its effect.
+
+A model with conditions of a few distinct values gets one map per value
+(:class:`ConditionalMeanCalibration`, see ``condition_groups.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import logging
 
 import numpy as np
 import torch
+
+from tsvae.generation.condition_groups import MIN_GROUP_WINDOWS, ByCondition, matching_rows
 
 logger = logging.getLogger(__name__)
 
@@ -73,19 +78,20 @@ class MeanCalibration:
         self.bias = np.ascontiguousarray(bias, dtype=np.float32)
         self._tensors: tuple[torch.Tensor, torch.Tensor] | None = None
 
-    def apply_tensor(self, decoded: torch.Tensor) -> torch.Tensor:
-        """The map applied to decoded windows ``(n, T, F)`` (float32 torch tensor)."""
+    def apply_tensor(self, decoded: torch.Tensor, conditions=None) -> torch.Tensor:
+        """The map applied to decoded windows ``(n, T, F)`` (float32 torch tensor;
+        ``conditions`` is accepted for the interface of :class:`ConditionalMeanCalibration`)."""
         if self._tensors is None:
             with torch.inference_mode(False):  # plain tensors: usable outside inference too
                 self._tensors = (torch.from_numpy(self.weight), torch.from_numpy(self.bias))
         weight, bias = self._tensors
         return torch.einsum("nsf,fst->ntf", decoded, weight) + bias.T
 
-    def apply(self, decoded: np.ndarray) -> np.ndarray:
+    def apply(self, decoded: np.ndarray, conditions=None) -> np.ndarray:
         """:meth:`apply_tensor` for numpy arrays ``(n, T, F)``; returns float32."""
         with torch.inference_mode():
             return self.apply_tensor(
-                torch.as_tensor(np.asarray(decoded, dtype=np.float32))).numpy()
+                torch.as_tensor(np.asarray(decoded, dtype=np.float32)), conditions).numpy()
 
     def to_arrays(self) -> dict:
         """The map as named arrays for the model file."""
@@ -167,3 +173,111 @@ class MeanCalibrationAccumulator:
         weight = (u * np.minimum(gains, MAX_GAIN)[:, None, :]) @ vt
         bias = mean_x - np.einsum("fs,fst->ft", mean_m, weight)
         return MeanCalibration(weight, bias)
+
+
+class ConditionalMeanCalibration:
+    """One :class:`MeanCalibration` per condition vector ``keys[i]``; windows whose condition
+    matches no key keep their decoded means.
+
+    A model fitted with a few distinct condition values decodes each value's windows with
+    their own shape; one map pooled over all of them would pull the values toward each
+    other, so each value gets the map of its own windows.
+
+    Parameters
+    ----------
+    keys : numpy.ndarray
+        ``(k, condition_dim)`` encoded condition vectors.
+    maps : list of MeanCalibration
+        The map of each key's windows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> double = MeanCalibration(2 * np.eye(2)[None], np.zeros((1, 2)))
+    >>> calibration = ConditionalMeanCalibration(np.array([[1.0]]), [double])
+    >>> calibration.apply(np.ones((2, 2, 1)), np.array([[1.0], [0.0]]))[:, 0, 0].tolist()
+    [2.0, 1.0]
+    """
+
+    def __init__(self, keys: np.ndarray, maps: list[MeanCalibration]) -> None:
+        if len(keys) != len(maps):
+            raise ValueError(f"{len(keys)} condition keys but {len(maps)} maps.")
+        self.keys = np.ascontiguousarray(keys, dtype=np.float32)
+        self.maps = list(maps)
+
+    def apply_tensor(self, decoded: torch.Tensor, conditions=None) -> torch.Tensor:
+        """Each row of ``decoded`` ``(n, T, F)`` through the map of its condition vector
+        (``conditions``, ``(n, condition_dim)``); without conditions, the decoded means."""
+        if conditions is None:
+            return decoded
+        out = decoded.clone()
+        for i, rows in matching_rows(self.keys, conditions):
+            rows = torch.from_numpy(rows)
+            out[rows] = self.maps[i].apply_tensor(decoded[rows])
+        return out
+
+    apply = MeanCalibration.apply
+
+    def to_arrays(self) -> dict:
+        """The maps as named arrays for the model file."""
+        arrays = {"mean_calibration_group_keys": self.keys}
+        for i, mapping in enumerate(self.maps):
+            arrays[f"mean_calibration_group{i}_weight"] = mapping.weight
+            arrays[f"mean_calibration_group{i}_bias"] = mapping.bias
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: dict) -> ConditionalMeanCalibration:
+        keys = arrays["mean_calibration_group_keys"]
+        return cls(keys, [MeanCalibration(arrays[f"mean_calibration_group{i}_weight"],
+                                          arrays[f"mean_calibration_group{i}_bias"])
+                          for i in range(len(keys))])
+
+
+class ConditionalMeanCalibrationAccumulator:
+    """One :class:`MeanCalibrationAccumulator` per distinct condition vector; fits a
+    :class:`ConditionalMeanCalibration` over the values with at least
+    :data:`~tsvae.generation.condition_groups.MIN_GROUP_WINDOWS` windows, or ``None`` when
+    none has them or the conditions are continuous (then the decoded means are used as they
+    are).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> m = rng.normal(size=(400, 3, 1))
+    >>> labels = np.repeat([[0.0], [1.0]], 200, axis=0)
+    >>> acc = ConditionalMeanCalibrationAccumulator(3, 1)
+    >>> acc.add(m, m * (1.0 + labels[:, :, None]), labels)  # label 1: twice the mean
+    >>> fitted = acc.fit(share=0.0)
+    >>> bool(np.allclose(fitted.apply(m, labels), m * (1.0 + labels[:, :, None]), atol=1e-4))
+    True
+    """
+
+    def __init__(self, steps: int, n_features: int) -> None:
+        self.by_condition = ByCondition(lambda i: MeanCalibrationAccumulator(steps, n_features))
+
+    def add(self, decoded: np.ndarray, target: np.ndarray, conditions: np.ndarray) -> None:
+        """Add decoded windows, the data windows they decode (``(N, T, F)``) and their
+        condition vectors ``(N, condition_dim)``."""
+        for accumulator, rows in self.by_condition.rows(conditions):
+            accumulator.add(decoded[rows], target[rows])
+
+    def fit(self, share: float | None = None) -> ConditionalMeanCalibration | None:
+        """The map of every condition value with enough windows (``share`` as in
+        :meth:`MeanCalibrationAccumulator.fit`)."""
+        fitted = [(key, acc.fit(share)) for key, acc in self.by_condition.entries()
+                  if acc.n >= MIN_GROUP_WINDOWS]
+        fitted = [(key, mapping) for key, mapping in fitted if mapping is not None]
+        if not fitted:
+            return None
+        return ConditionalMeanCalibration(np.stack([k for k, _ in fitted]),
+                                          [m for _, m in fitted])
+
+
+def mean_calibration_from_arrays(arrays: dict):
+    """The mean calibration stored in a model file's arrays, or ``None`` (files saved
+    without one)."""
+    if "mean_calibration_group_keys" in arrays:
+        return ConditionalMeanCalibration.from_arrays(arrays)
+    return MeanCalibration.from_arrays(arrays)

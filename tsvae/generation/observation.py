@@ -44,6 +44,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from tsvae.generation.condition_groups import (  # noqa: F401 (re-exported)
+    MAX_CONDITION_GROUPS,
+    MIN_GROUP_WINDOWS,
+    ByCondition,
+)
+
 #: Residual windows kept (a seeded random subset) to resample starts and innovations from.
 KEEP_WINDOWS = 2_000
 #: Fewer kept windows than this: Gaussian starts and innovations instead of resampling.
@@ -53,11 +59,6 @@ MIN_POOL_WINDOWS = 50
 MAX_POOL_VALUES = 2_000_000
 #: The fitted VAR is shrunk to this spectral radius if it came out explosive.
 MAX_SPECTRAL_RADIUS = 0.995
-#: More distinct condition vectors than this: the conditions are treated as continuous and
-#: only the pooled model is fitted.
-MAX_CONDITION_GROUPS = 32
-#: A condition value needs this many training windows for a noise model of its own.
-MIN_GROUP_WINDOWS = 100
 #: Windows of at most this many values (steps x features) run the VAR recursion as one
 #: precomputed linear map: a single matrix product instead of a Python loop over steps,
 #: whose per-step overhead dominates for narrow data (``benchmarks/generation_speed.py``).
@@ -511,37 +512,29 @@ class ConditionalResidualAccumulator:
                  random_state: int = 0) -> None:
         self.pooled = ResidualAccumulator(n_features, lags, expected_windows=expected_windows,
                                           random_state=random_state)
-        self._args = (n_features, lags, expected_windows, random_state)
-        self.groups: dict[bytes, tuple[np.ndarray, ResidualAccumulator]] | None = {}
+        # The keep probability of the pooled fit: all groups together keep about as many
+        # windows as the pooled model.
+        self.by_condition = ByCondition(lambda i: ResidualAccumulator(
+            n_features, lags, expected_windows=expected_windows,
+            random_state=random_state + 1 + i))
+
+    @property
+    def groups(self):
+        """The per-condition accumulators by key (``None`` for continuous conditions)."""
+        return self.by_condition.groups
 
     def add(self, residual: np.ndarray, conditions: np.ndarray | None = None,
             latents: tuple | None = None) -> None:
         self.pooled.add(residual, latents)
-        if conditions is None or self.groups is None:
+        if conditions is None:
             return
-        keys, inverse = np.unique(np.asarray(conditions, np.float32), axis=0,
-                                  return_inverse=True)
-        inverse = inverse.reshape(-1)
-        for index, key in enumerate(keys):
-            entry = self.groups.get(key.tobytes())
-            if entry is None:
-                if len(self.groups) >= MAX_CONDITION_GROUPS:
-                    self.groups = None
-                    return
-                n_features, lags, expected, seed = self._args
-                # The keep probability of the pooled fit: all groups together keep about
-                # as many windows as the pooled model.
-                entry = (key.copy(), ResidualAccumulator(
-                    n_features, lags, expected_windows=expected,
-                    random_state=seed + 1 + len(self.groups)))
-                self.groups[key.tobytes()] = entry
-            rows = inverse == index
-            entry[1].add(residual[rows],
-                         None if latents is None else tuple(a[rows] for a in latents))
+        for accumulator, rows in self.by_condition.rows(conditions):
+            accumulator.add(residual[rows],
+                            None if latents is None else tuple(a[rows] for a in latents))
 
     def fit(self) -> ObservationNoise | ConditionalNoise:
         pooled = self.pooled.fit()
-        fitted = [(key, acc.fit()) for key, acc in (self.groups or {}).values()
+        fitted = [(key, acc.fit()) for key, acc in self.by_condition.entries()
                   if acc.windows >= MIN_GROUP_WINDOWS]
         if len(fitted) < 2:
             return pooled

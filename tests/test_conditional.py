@@ -149,6 +149,22 @@ def test_continuous_conditions_get_no_mean_calibration(energy_small):
                           as_array=True).shape == (4, 12, 6)
 
 
+def test_per_condition_maps_stay_within_the_size_cap_of_one_map(energy_small, monkeypatch):
+    """All maps together hold at most as many values as one map may: with room for a single
+    map, a two-valued label gets none (its means stay as decoded) instead of twice the
+    memory; with room for both, each value gets its own."""
+    import tsvae.generation.mean_calibration as mean_calibration
+
+    frame = energy_small.iloc[:400].assign(half=np.arange(400) >= 200)
+    both = tiny_model(max_epochs=1).fit(frame, condition_cols=["half"])
+    assert len(both.train_latents_.mean_calibration.maps) == 2
+    monkeypatch.setattr(mean_calibration, "MAX_MAP_VALUES", 6 * 12 * 12)  # one map's worth
+    one = tiny_model(max_epochs=1).fit(frame, condition_cols=["half"])
+    assert one.train_latents_.mean_calibration is None
+    assert one.generate(4, conditions={"half": True}, random_state=0,
+                        as_array=True).shape == (4, 12, 6)
+
+
 def test_tampered_per_class_maps_are_refused(sines_model, tmp_path):
     from tests.test_model_files import INVALID, refused, rewrite
 
@@ -164,6 +180,9 @@ def test_tampered_per_class_maps_are_refused(sines_model, tmp_path):
     wrong = rewrite(path, tmp_path / "wrong.tsvae", arrays=lambda a: a.update(
         mean_calibration_group0_weight=a["mean_calibration_group0_weight"][:, :3].copy()))
     refused(wrong, INVALID, "mean_calibration_group0_weight")
+    unconditioned = rewrite(path, tmp_path / "keys.tsvae", arrays=lambda a: a.update(
+        mean_calibration_group_keys=np.zeros((40, 2), np.float32)))
+    refused(unconditioned, INVALID, "holds 40 condition values; 1 to 32 are possible")
 
 
 def test_bad_condition_input_is_named(sines_model):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tsvae.generation.condition_groups import MAX_CONDITION_GROUPS
+from tsvae.generation.mean_calibration import max_calibrated_groups
 
 #: Longest window (``n_past + n_future`` steps) a model file may declare. The LSTM decoder
 #: allocates a buffer per step when it is built, and no weight shape depends on the window
@@ -264,10 +264,11 @@ def check_mean_calibration(arrays: dict, steps: int, n_model_features: int,
                                  "has no conditions")
         keys = check_array("mean_calibration_group_keys", arrays["mean_calibration_group_keys"],
                            (None, condition_dim), dtype=np.float32)
-        if not 1 <= len(keys) <= MAX_CONDITION_GROUPS:
+        most = max_calibrated_groups(steps, n_model_features)
+        if not 1 <= len(keys) <= most:
             raise ModelFileError("mean_calibration_group_keys",
-                                 f"holds {len(keys)} condition values; 1 to "
-                                 f"{MAX_CONDITION_GROUPS} are possible")
+                                 f"holds {len(keys)} condition values; 1 to {most} are "
+                                 "possible for windows of this size")
         names_of = [(f"mean_calibration_group{i}_weight", f"mean_calibration_group{i}_bias")
                     for i in range(len(keys))]
     else:

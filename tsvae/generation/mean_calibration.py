@@ -29,7 +29,12 @@ import logging
 import numpy as np
 import torch
 
-from tsvae.generation.condition_groups import MIN_GROUP_WINDOWS, ByCondition, matching_rows
+from tsvae.generation.condition_groups import (
+    MAX_CONDITION_GROUPS,
+    MIN_GROUP_WINDOWS,
+    ByCondition,
+    matching_rows,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -234,12 +239,25 @@ class ConditionalMeanCalibration:
                           for i in range(len(keys))])
 
 
+def max_calibrated_groups(steps: int, n_features: int) -> int:
+    """Most condition values that get a map of their own: all maps together hold at most
+    :data:`MAX_MAP_VALUES` values (one map always fits; more distinct values than this and
+    the means stay as decoded, as for continuous conditions).
+
+    Examples
+    --------
+    >>> max_calibrated_groups(24, 7), max_calibrated_groups(1_000, 4)
+    (32, 1)
+    """
+    return max(1, min(MAX_CONDITION_GROUPS, MAX_MAP_VALUES // (n_features * steps * steps)))
+
+
 class ConditionalMeanCalibrationAccumulator:
     """One :class:`MeanCalibrationAccumulator` per distinct condition vector; fits a
     :class:`ConditionalMeanCalibration` over the values with at least
     :data:`~tsvae.generation.condition_groups.MIN_GROUP_WINDOWS` windows, or ``None`` when
-    none has them or the conditions are continuous (then the decoded means are used as they
-    are).
+    none has them or there are more values than :func:`max_calibrated_groups` (continuous
+    conditions; then the decoded means are used as they are).
 
     Examples
     --------
@@ -255,7 +273,8 @@ class ConditionalMeanCalibrationAccumulator:
     """
 
     def __init__(self, steps: int, n_features: int) -> None:
-        self.by_condition = ByCondition(lambda i: MeanCalibrationAccumulator(steps, n_features))
+        self.by_condition = ByCondition(lambda i: MeanCalibrationAccumulator(steps, n_features),
+                                        limit=max_calibrated_groups(steps, n_features))
 
     def add(self, decoded: np.ndarray, target: np.ndarray, conditions: np.ndarray) -> None:
         """Add decoded windows, the data windows they decode (``(N, T, F)``) and their

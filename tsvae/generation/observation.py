@@ -48,6 +48,7 @@ from tsvae.generation.condition_groups import (  # noqa: F401 (re-exported)
     MAX_CONDITION_GROUPS,
     MIN_GROUP_WINDOWS,
     ByCondition,
+    matching_rows,
 )
 
 #: Residual windows kept (a seeded random subset) to resample starts and innovations from.
@@ -574,16 +575,14 @@ class ConditionalNoise:
                       conditions=None, latents: torch.Tensor | None = None) -> torch.Tensor:
         if conditions is None:
             return self.pooled.sample_tensor(n, steps, generator, latents=latents)
-        conditions = torch.as_tensor(np.asarray(conditions, np.float32))
         out = torch.empty(n, steps, len(self.pooled.intercept))
         unmatched = torch.ones(n, dtype=torch.bool)
-        for key, model in zip(torch.from_numpy(self.keys), self.models, strict=True):
-            rows = (conditions == key).all(dim=1)
-            if rows.any():
-                out[rows] = model.sample_tensor(
-                    int(rows.sum()), steps, generator,
-                    latents=None if latents is None else latents[rows])
-                unmatched &= ~rows
+        for i, rows in matching_rows(self.keys, conditions):
+            rows = torch.from_numpy(rows)
+            out[rows] = self.models[i].sample_tensor(
+                int(rows.sum()), steps, generator,
+                latents=None if latents is None else latents[rows])
+            unmatched &= ~rows
         if unmatched.any():
             out[unmatched] = self.pooled.sample_tensor(
                 int(unmatched.sum()), steps, generator,

@@ -119,3 +119,59 @@ def test_energy_output_has_no_negative_load_and_lights_on_their_levels(energy_sm
         assert (out["Appliances"] >= 0).all() and (out["lights"] >= 0).all()
         assert set(out["lights"]) <= levels
         assert out["lights"].dtype == energy_small["lights"].dtype
+
+
+# ----------------------------------------------------------------- the data's grid
+def test_each_column_resolution_is_detected_at_fit():
+    from tsvae.data.schema import OutputSchema
+
+    frame = pd.DataFrame({"load": [30, 50, 1080, 60] * 10,            # multiples of 10
+                          "temp": [19.32, 19.5, 21.01, 20.0] * 10,    # two decimals
+                          "ratio": np.linspace(0, 1, 40) ** 2})       # no grid
+    schema = OutputSchema.from_frame(frame, list(frame.columns))
+    grid = {c.name: (c.step, c.decimals) for c in schema.columns}
+    assert grid == {"load": (10.0, 0), "temp": (0.01, 2), "ratio": (None, None)}
+
+
+def test_output_is_put_on_each_columns_grid_and_the_switch_turns_it_off():
+    from tsvae.data.schema import OutputSchema
+
+    frame = pd.DataFrame({"load": np.arange(40) * 10, "temp": np.round(
+        np.linspace(15, 25, 40), 2)})
+    schema = OutputSchema.from_frame(frame, ["load", "temp"])
+    raw = np.array([[34.9, 19.320138778686523], [376.0, 24.999]])
+    out = schema.restore(raw.copy())
+    assert out.tolist() == [[30.0, 19.32], [380.0, 25.0]]
+    untouched = schema.restore(raw.copy(), resolution=False, types=False)
+    assert untouched.tolist() == raw.tolist()
+
+
+def test_schema_dicts_keep_the_grid_and_older_dicts_load_without_one():
+    from tsvae.data.schema import OutputSchema
+
+    schema = OutputSchema.from_frame(pd.DataFrame({"v": np.arange(40) * 0.25}), ["v"])
+    state = schema.to_dict()
+    assert (state["columns"][0]["step"], state["columns"][0]["decimals"]) == (0.25, 2)
+    assert OutputSchema.from_dict(state).restore(np.array([[0.3]])).tolist() == [[0.25]]
+    older = {"columns": [{k: v for k, v in state["columns"][0].items()
+                          if k not in ("step", "decimals")}]}
+    assert OutputSchema.from_dict(older).restore(np.array([[0.3]])).tolist() == [[0.3]]
+    older["columns"][0].update(step=-1.0, decimals=2)
+    with pytest.raises(ValueError, match=r"schema.columns\[0\]: step -1.0"):
+        OutputSchema.from_dict(older)
+
+
+def test_energy_appliances_come_out_in_tens_and_csv_writes_the_columns_digits(energy_small,
+                                                                               tmp_path):
+    from tsvae.io import write_table
+
+    frame = energy_small.copy()
+    frame["T1"] = frame["T1"].round(2)
+    model = tiny_model(max_epochs=1).fit(frame)
+    out = model.generate(40, method="prior", random_state=0)
+    assert (out["Appliances"] % 10 == 0).mean() == 1.0
+    path = tmp_path / "synth.csv"
+    write_table(out, path)
+    text = pd.read_csv(path, dtype=str)
+    decimals = text["T1"].str.partition(".")[2].str.len()
+    assert decimals.max() <= 2

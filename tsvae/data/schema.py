@@ -2,10 +2,13 @@
 
 Fitted at fit time on the feature columns (every row the user passed): each column's observed
 minimum and maximum, its kind (``float``, ``integer`` or ``bool``) and dtype, and the observed
-values when it has at most :data:`MAX_LEVELS` distinct ones. On output, values in original
-units are clipped to the observed range, snapped to the observed values, rounded and given
-back their dtype, each step switchable (``TimeSeriesVAE(enforce_bounds=..., enforce_types=...,
-snap_discrete=...)``). A constant column always comes back as exactly its constant.
+values when it has at most :data:`MAX_LEVELS` distinct ones, and its *resolution*: the grid
+every value lies on (``step``: a number of decimal places such as 0.01, or a common step
+such as 10), None when there is none within :data:`MAX_DECIMALS` decimals. On output, values
+in original units are clipped to the observed range, snapped to the observed values, put on
+the grid, rounded and given back their dtype, each step switchable (``TimeSeriesVAE(
+enforce_bounds=..., enforce_types=..., snap_discrete=...)``; ``restore(resolution=...)``). A
+constant column always comes back as exactly its constant.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ MAX_LEVELS = 20
 #: ``MAX_LEVELS`` values among them is continuous without a pass over all rows.
 _PROBE_ROWS = 100_000
 KINDS = ("float", "integer", "bool")
+#: Most decimal places looked for when detecting a column's resolution.
+MAX_DECIMALS = 10
 
 
 def encode_name(name):
@@ -71,6 +76,10 @@ class ColumnSchema:
     high: float = np.inf
     #: sorted observed values when there are at most ``MAX_LEVELS`` of them, else None
     levels: np.ndarray | None = None
+    #: the grid every observed value lies on (e.g. 0.01 or 10), None for none or unknown
+    step: float | None = None
+    #: decimal places of ``step`` (0 for whole steps), None with no step
+    decimals: int | None = None
 
     @property
     def constant(self) -> bool:
@@ -107,7 +116,51 @@ def _column_schema(name, values: np.ndarray, dtype) -> ColumnSchema:
     low, high = float(low), float(high)
     if not (np.isfinite(low) and np.isfinite(high)):
         return ColumnSchema(name, _kind(dtype), str(dtype))
-    return ColumnSchema(name, _kind(dtype), str(dtype), low, high, _levels(values))
+    kind = _kind(dtype)
+    step, decimals = resolution(values) if kind != "bool" and low != high else (None, None)
+    return ColumnSchema(name, kind, str(dtype), low, high, _levels(values), step, decimals)
+
+
+def resolution(values: np.ndarray) -> tuple[float | None, int | None]:
+    """The grid of a column: ``(step, decimals)`` with every finite value a whole multiple of
+    ``step``, which has ``decimals`` decimal places: the fewest decimal places (up to
+    :data:`MAX_DECIMALS`) that write every value, and the largest common step at those places.
+    ``(None, None)`` when there is no such grid.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> resolution(np.array([30.0, 50.0, 1080.0]))
+    (10.0, 0)
+    >>> resolution(np.array([19.32, 19.5, 21.01]))
+    (0.01, 2)
+    >>> resolution(np.array([0.25, 0.5, 1.75]))
+    (0.25, 2)
+    >>> resolution(np.array([1 / 3, 0.5]))
+    (None, None)
+    """
+    values = np.asarray(values)
+    if values.dtype.kind in "iu":
+        finite = values.astype(np.float64)
+    else:
+        finite = values[np.isfinite(values)].astype(np.float64)
+    if not len(finite):
+        return None, None
+    # A float32 column's 19.32 is 19.3199997: allow its own rounding error.
+    eps = np.finfo(values.dtype).eps if values.dtype.kind == "f" else np.finfo(np.float64).eps
+    largest = float(np.abs(finite).max())
+    for decimals in range(MAX_DECIMALS + 1):
+        scale = 10.0 ** decimals
+        if largest * scale >= 2.0 ** 53:
+            break
+        scaled = finite * scale
+        whole = np.rint(scaled)
+        if np.all(np.abs(scaled - whole) <= 8 * eps * np.maximum(np.abs(scaled), 1.0)):
+            common = int(np.gcd.reduce(np.abs(whole).astype(np.int64)))
+            if common == 0:
+                return None, None
+            return round(common / scale, decimals), decimals
+    return None, None
 
 
 class OutputSchema:
@@ -176,12 +229,14 @@ class OutputSchema:
 
     # ------------------------------------------------------------------ output
     def restore(self, values: np.ndarray, *, bounds: bool = True, types: bool = True,
-                snap: bool = True) -> np.ndarray:
+                snap: bool = True, resolution: bool = True) -> np.ndarray:
         """Apply the schema to float64 values in original units (last axis = columns), in place.
 
         Constant columns always become their constant; ``bounds`` clips to the observed
-        range, ``snap`` moves discrete columns to the nearest observed value, ``types`` rounds
-        integer columns and turns bool columns into 0/1 (the array stays float).
+        range, ``snap`` moves discrete columns to the nearest observed value, ``resolution``
+        puts each column with a grid on it (the nearest multiple of its ``step``, written with
+        its decimal places: 19.32, not 19.320138778686523), ``types`` rounds integer columns
+        and turns bool columns into 0/1 (the array stays float).
         """
         # Whole-array operations where possible: per-column loops over strided views cost
         # more than the decoder for small models.
@@ -191,6 +246,11 @@ class OutputSchema:
             for j, column in enumerate(self.columns):
                 if column.levels is not None and not column.constant:
                     values[..., j] = _nearest(column.levels, values[..., j])
+        if resolution:
+            for j, column in enumerate(self.columns):
+                if column.step is not None and column.kind != "bool" and not column.constant:
+                    on_grid = np.rint(values[..., j] / column.step) * column.step
+                    values[..., j] = np.round(on_grid, column.decimals)
         if types:
             integer = self._where("integer")
             if len(integer):
@@ -219,18 +279,38 @@ class OutputSchema:
         """JSON-safe state (names keep their type through :func:`encode_name`)."""
         return {"columns": [{"name": encode_name(c.name), "kind": c.kind, "dtype": c.dtype,
                              "low": _json_float(c.low), "high": _json_float(c.high),
-                             "levels": None if c.levels is None else c.levels.tolist()}
+                             "levels": None if c.levels is None else c.levels.tolist(),
+                             "step": c.step, "decimals": c.decimals}
                             for c in self.columns]}
 
     @classmethod
     def from_dict(cls, state: dict) -> OutputSchema:
-        """Rebuild from :meth:`to_dict` output."""
+        """Rebuild from :meth:`to_dict` output. Dicts written before resolutions were
+        recorded (no ``step``) put nothing on a grid."""
         return cls([ColumnSchema(decode_name(c["name"]), c["kind"], c["dtype"],
                                  _from_json_float(c["low"], -np.inf),
                                  _from_json_float(c["high"], np.inf),
                                  None if c["levels"] is None
-                                 else np.asarray(c["levels"], dtype=np.float64))
-                    for c in state["columns"]])
+                                 else np.asarray(c["levels"], dtype=np.float64),
+                                 *_grid(c, j))
+                    for j, c in enumerate(state["columns"])])
+
+
+def _grid(state: dict, j: int) -> tuple[float | None, int | None]:
+    """A column's ``(step, decimals)`` from its dict, checked: a positive finite step with
+    0 to :data:`MAX_DECIMALS` decimal places, or neither."""
+    step, decimals = state.get("step"), state.get("decimals")
+    if step is None and decimals is None:
+        return None, None
+    ok_step = (isinstance(step, (int, float)) and not isinstance(step, bool)
+               and np.isfinite(step) and step > 0)
+    ok_decimals = (isinstance(decimals, int) and not isinstance(decimals, bool)
+                   and 0 <= decimals <= MAX_DECIMALS)
+    if not (ok_step and ok_decimals):
+        raise ValueError(f"schema.columns[{j}]: step {step!r} and decimals {decimals!r} must "
+                         f"be a positive number and an integer 0-{MAX_DECIMALS}; the model "
+                         "file is damaged: refit the model.")
+    return float(step), int(decimals)
 
 
 def _nearest(levels: np.ndarray, values: np.ndarray) -> np.ndarray:

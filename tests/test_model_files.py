@@ -92,12 +92,15 @@ def test_member_inflating_past_its_declared_size_is_refused(saved, tmp_path, mon
 
 
 def test_capped_reader_stops_when_the_stream_passes_the_cap(monkeypatch):
-    """The stream cap itself, whatever the header declares (zipfile's own check aside)."""
+    """The stream cap itself, whatever the header declares (zipfile's own check aside): the
+    declared size (within the cap) is read into one buffer, and the byte after it refused."""
     class Forged:
         reads = 0
 
         def getinfo(self, name):
-            return zipfile.ZipInfo(name)  # declares 0 bytes
+            info = zipfile.ZipInfo(name)
+            info.file_size = 1_000  # declares 1000 bytes
+            return info
 
         def open(self, info):
             forged = self
@@ -109,12 +112,12 @@ def test_capped_reader_stops_when_the_stream_passes_the_cap(monkeypatch):
 
             return Stream()
 
-    monkeypatch.setattr(persistence, "MAX_JSON_BYTES", 1_000)
+    monkeypatch.setattr(persistence, "MAX_JSON_BYTES", 2_000)
     monkeypatch.setattr(persistence, "_CHUNK", 256)
     archive = Forged()
-    with pytest.raises(ValueError, match="inflates beyond the limit of 1000 bytes"):
+    with pytest.raises(ValueError, match="inflates beyond the 1000 bytes its header declares"):
         persistence._read_capped(archive, "model.json")
-    assert archive.reads == 4  # stopped at the first chunk past the cap
+    assert archive.reads == 5  # 256 + 256 + 256 + 232 bytes, then the one byte too many
 
 
 # ----------------------------------------------------------------------- 8: absurd sizes
@@ -327,3 +330,248 @@ def test_huge_integers_in_json_numbers_are_one_clear_error(saved, tmp_path):
     path = rewrite(saved, tmp_path / "huge.tsvae",
                    meta=lambda m: m["scaler"]["offset"].__setitem__(0, 10**400))
     refused(path, INVALID)
+
+
+# ----------------------------------------------------------------------- issue 31: round three
+def _cli_error(path, tmp_path, capsys) -> str:
+    from tsvae.cli import main
+
+    code = main(["generate", str(path), "-n", "2", "-o", str(tmp_path / "out.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    return err
+
+
+def test_a_member_stored_twice_is_refused(saved, tmp_path, capsys):
+    """A clean model.json first, an edited one last: zipfile would load the last one while
+    unzip shows the first."""
+    path = tmp_path / "twice.tsvae"
+    edited = json.loads(zipfile.ZipFile(saved).read("model.json"))
+    edited["params"]["alpha"] = 99.0
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(path, "w") as out, \
+            pytest.warns(UserWarning, match="Duplicate name"):
+        for name in source.namelist():
+            out.writestr(name, source.read(name))
+        out.writestr("model.json", json.dumps(edited))
+    refused(path, INVALID, "member 'model.json' is stored twice")
+    assert INVALID in _cli_error(path, tmp_path, capsys)
+
+
+def test_a_compressed_bomb_under_the_cap_is_refused_before_it_is_inflated(saved, tmp_path):
+    """50 MB of zeros as the arrays member (50 KB compressed): its safetensors header (length
+    0) is read first, so the rest is never inflated."""
+    bomb = rewrite(saved, tmp_path / "zeros.tsvae", raw={"arrays.safetensors": bytes(50 << 20)})
+    assert bomb.stat().st_size < 200_000
+    reads = []
+    real_read = persistence._read_exactly
+    persistence._read_exactly = lambda *a: reads.append(a[1:]) or real_read(*a)
+    try:
+        refused(bomb, INVALID, "arrays.safetensors has no valid safetensors header")
+    finally:
+        persistence._read_exactly = real_read
+    assert ("arrays.safetensors", 50 << 20) not in reads
+
+
+def test_tensor_offsets_must_fill_the_member(saved, tmp_path):
+    arrays = zipfile.ZipFile(saved).read("arrays.safetensors")
+    path = rewrite(saved, tmp_path / "padded.tsvae", raw={"arrays.safetensors": arrays + bytes(64)})
+    refused(path, INVALID, "but its tensors need")
+
+
+PEAK_SCRIPT = """
+import resource, sys
+import tsvae, tsvae.persistence as persistence
+persistence.MAX_TENSORS_BYTES = 64 << 20
+tsvae.TimeSeriesVAE.load(sys.argv[1])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    tsvae.TimeSeriesVAE.load(sys.argv[2])
+except ValueError as err:
+    print("refused:", err, file=sys.stderr)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+def test_peak_memory_of_a_crafted_member_stays_below_four_times_the_cap(saved, tmp_path):
+    """A valid safetensors header over 60 MB of zeros, the cap lowered to 64 MiB: the member is
+    read (it is within the cap), refused by its shape, and the process grows by less than 4x
+    the cap."""
+    import subprocess
+    import sys
+
+    n = (60 << 20) // 8
+    header = json.dumps({"latent_mu": {"dtype": "F32", "shape": [n, 2],
+                                       "data_offsets": [0, n * 8]}}).encode()
+    member = struct.pack("<Q", len(header)) + header + bytes(n * 8)
+    crafted = rewrite(saved, tmp_path / "crafted.tsvae", raw={"arrays.safetensors": member})
+    run = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(saved), str(crafted)],
+                         capture_output=True, text=True, timeout=300)
+    assert "refused:" in run.stderr and INVALID in run.stderr, run.stderr
+    assert int(run.stdout.split()[-1]) < 4 * 64, run.stdout
+
+
+def test_model_json_with_too_many_values_is_refused_before_parsing(saved, tmp_path,
+                                                                   monkeypatch):
+    monkeypatch.setattr(persistence, "MAX_JSON_VALUES", 1_000)
+    many = rewrite(saved, tmp_path / "many.tsvae",
+                   meta=lambda m: m.update(history={"x": [[]] * 2_000}))
+    refused(many, INVALID, "model.json holds more than 1000 values")
+
+
+def test_a_huge_parameter_value_is_shown_cut_short(saved, tmp_path, capsys):
+    path = rewrite(saved, tmp_path / "huge_param.tsvae",
+                   meta=lambda m: m["params"].update(hidden_size=[0] * 200_000))
+    message = refused(path, INVALID, "params.hidden_size must be a number",
+                      "got a list [0, 0, 0, 0, 0, 0, ...]")
+    assert len(message) < 500
+    assert len(_cli_error(path, tmp_path, capsys)) < 500
+
+
+@pytest.mark.parametrize(("edit", "says"), [
+    (lambda m: m["params"].update({"x" * 10_000: 1}), "unknown parameter 'xxxxxxx"),
+    (lambda m: m["params"].update(architecture="l" * 10_000), "got a str 'lllll"),
+    (lambda m: m["params"].update(latent_dim=10**4000), "<an integer of about 4001 digits>"),
+    (lambda m: m.update(seed=[1] * 100_000), "seed must be a whole number, got [1, 1, 1"),
+])
+def test_stored_values_are_type_checked_before_they_reach_a_message(saved, tmp_path, edit,
+                                                                    says):
+    message = refused(rewrite(saved, tmp_path / "param.tsvae", meta=edit), INVALID, says)
+    assert len(message) < 500, message
+
+
+def _weights_as(dtype):
+    def edit(weights):
+        name = next(iter(weights))
+        weights[name] = weights[name].to(dtype)
+    return edit
+
+
+def _integer_levels(meta):
+    _schema_column("lights")(meta).update(levels=[0.0, 10.5, 20.0])
+
+
+WEAK_EDITS = {
+    "int64 weights": (dict(weights=_weights_as(torch.int64)), "has dtype torch.int64"),
+    "bool weights": (dict(weights=_weights_as(torch.bool)), "has dtype torch.bool"),
+    "int64 latents": (dict(arrays=lambda a: a.update(latent_mu=a["latent_mu"].astype(np.int64))),
+                      "latent_mu has dtype int64, expected floating point"),
+    "zero scale": (dict(meta=lambda m: m["scaler"]["scale"].__setitem__(2, 0.0)),
+                   "scaler.scale[2] is 0; scales must be > 0"),
+    "negative scale": (dict(meta=lambda m: m["scaler"]["scale"].__setitem__(0, -1.5)),
+                       "scaler.scale[0] is -1.5"),
+    "fractional integer levels": (dict(meta=_integer_levels),
+                                  "schema.columns[1].levels must be whole numbers"),
+    "unknown freq": (dict(meta=lambda m: m.update(freq="fortnightly")),
+                     "freq is not a pandas frequency: 'fortnightly'"),
+    "freq not text": (dict(meta=lambda m: m.update(freq=[10])), "freq must be a pandas"),
+    "last_index not a date": (dict(meta=lambda m: m.update(last_index=[{"timestamp": "soon"}])),
+                              "last_index[0] is not a valid timestamp"),
+    "last_index unknown zone": (
+        dict(meta=lambda m: m["last_index"][0].update(tz="Mars/Olympus_Mons")),
+        "last_index[0] is not a valid timestamp"),
+    "last_index of another shape": (dict(meta=lambda m: m.update(last_index=[[2016, 1, 13]])),
+                                    "last_index[0] must be null"),
+    "last_index integer as text": (dict(meta=lambda m: m.update(last_index=[{"integer": "7"}])),
+                                   "last_index[0] must be a whole number"),
+}
+
+
+@pytest.mark.parametrize("case", list(WEAK_EDITS))
+def test_values_that_used_to_load_are_refused_naming_the_field(saved, tmp_path, case):
+    edits, says = WEAK_EDITS[case]
+    path = rewrite(saved, tmp_path / "weak.tsvae", **edits)
+    refused(path, INVALID, "corrupted or incompatible model file", says)
+
+
+def _flag_encrypted(path, member):
+    data = bytearray(path.read_bytes())
+    info = zipfile.ZipFile(path).getinfo(member)
+    data[info.header_offset + 6] |= 0x1  # local header: general purpose flags
+    central = data.index(b"PK\x01\x02")
+    while data[central + 46:central + 46 + len(member)] != member.encode():
+        central = data.index(b"PK\x01\x02", central + 4)
+    data[central + 8] |= 0x1  # central directory: the same flag
+    path.write_bytes(bytes(data))
+    return path
+
+
+UNREADABLE = {
+    "encrypted member": (lambda p: _flag_encrypted(p, "model.json"),
+                         "member model.json is encrypted"),
+    "100,000-digit integer": (
+        lambda p: rewrite(p, p.with_name("digits.tsvae"),
+                          raw={"model.json": b'{"format": "tsvae-model", "seed": ' + b"9" * 100_000
+                               + b"}"}),
+        "model.json holds a number of more than 4300 digits"),
+    "not UTF-8": (lambda p: rewrite(p, p.with_name("latin1.tsvae"),
+                                    raw={"model.json": b'{"format": "tsvae-model\xff"}'}),
+                  "model.json is not UTF-8 text (byte 23)"),
+    "not JSON": (lambda p: rewrite(p, p.with_name("syntax.tsvae"), raw={"model.json": b"{,}"}),
+                 "model.json is not valid JSON"),
+}
+
+
+@pytest.mark.parametrize("case", list(UNREADABLE))
+def test_unreadable_files_give_the_same_one_line_error(saved, tmp_path, case, capsys):
+    damage, says = UNREADABLE[case]
+    copy = tmp_path / "copy.tsvae"
+    copy.write_bytes(saved.read_bytes())
+    path = damage(copy)
+    message = refused(path, INVALID, says)
+    assert "Exceeds the limit" not in message and "RuntimeError" not in message
+    err = _cli_error(path, tmp_path, capsys)
+    assert INVALID in err and says in err
+
+
+def test_trainer_settings_that_write_files_are_not_restored(saved, tmp_path, caplog):
+    elsewhere = str(tmp_path / "elsewhere")
+    path = rewrite(saved, tmp_path / "trainer.tsvae", meta=lambda m: m["params"].update(
+        trainer_kwargs={"accelerator": "cpu", "default_root_dir": elsewhere,
+                        "enable_checkpointing": True, "logger": True, "max_steps": 3}))
+    model = tsvae.TimeSeriesVAE.load(path)
+    assert model.trainer_kwargs == {"accelerator": "cpu", "max_steps": 3}
+    assert "default_root_dir" in caplog.text and "not restored" in caplog.text
+
+
+# ----------------------------------------------------------------------- no unloadable saves
+#: A changed value for each parameter (others: a bool flipped, a number raised).
+OTHER_VALUES = {"architecture": "conv", "scaler": "standard", "missing": "interpolate",
+                "aggregate_fit": "draws", "aggregate_components": 2, "max_time": 60.0,
+                "early_stopping_patience": None, "random_state": 7, "val_fraction": 0.2,
+                "trainer_kwargs": {"accelerator": "cpu", "max_steps": 5}}
+#: Parameters that shape the fitted network: changed after fit, the model needs a refit.
+NEEDS_REFIT = {"n_past", "n_future", "architecture", "latent_dim", "hidden_size", "num_layers"}
+
+
+def _other_value(name, value):
+    if name in OTHER_VALUES:
+        return OTHER_VALUES[name]
+    if isinstance(value, bool):
+        return not value
+    return value * 2 if isinstance(value, float) else value + 1
+
+
+@pytest.mark.parametrize("name", sorted(tsvae.TimeSeriesVAE().get_params()))
+def test_save_after_set_params_writes_only_what_load_accepts(saved, tmp_path, name):
+    model = tsvae.TimeSeriesVAE.load(saved)
+    value = _other_value(name, model.get_params()[name])
+    model.set_params(**{name: value})
+    path = tmp_path / "changed.tsvae"
+    if name in NEEDS_REFIT:
+        with pytest.raises(ValueError, match="no longer match its fitted state .*A refit is "
+                                             "required: call fit"):
+            model.save(path)
+        assert not path.exists()
+        return
+    model.save(path)
+    again = tsvae.TimeSeriesVAE.load(path)
+    assert again.get_params()[name] == value
+    assert again.generate(2, random_state=0, as_array=True).shape == (2, 12, 6)
+
+
+def test_save_after_a_refit_on_other_data_loads_back(saved, energy_small, tmp_path):
+    model = tsvae.TimeSeriesVAE.load(saved)
+    model.set_params(latent_dim=3, n_past=8).fit(energy_small.iloc[:200, :2])
+    model.save(tmp_path / "refit.tsvae")
+    again = tsvae.TimeSeriesVAE.load(tmp_path / "refit.tsvae")
+    assert again.generate(2, random_state=0, as_array=True).shape == (2, 8, 2)

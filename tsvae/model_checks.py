@@ -9,7 +9,9 @@ field gets a new function here and one call in ``load_model``.
 
 from __future__ import annotations
 
+import logging
 import math
+import reprlib
 
 import numpy as np
 import pandas as pd
@@ -22,13 +24,49 @@ from tsvae.generation.mean_calibration import max_calibrated_groups
 #: length, so the length needs a bound of its own: a million steps (4 MB of buffer) is far
 #: beyond any window a sequence VAE is trained on.
 MAX_WINDOW_LENGTH = 1_000_000
+#: Longest text a stored value is shown with in a message.
+SHOWN_CHARACTERS = 80
+#: Trainer arguments a model file may restore. Anything else (``default_root_dir``,
+#: ``enable_checkpointing``, ``logger``, ``callbacks``, ``profiler``, ``plugins``...) could
+#: make a later refit write files where the file's author chose, so it is dropped on load.
+RESTORED_TRAINER_KWARGS = frozenset({
+    "accelerator", "devices", "num_nodes", "strategy", "precision", "deterministic",
+    "benchmark", "gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches",
+    "limit_train_batches", "limit_val_batches", "num_sanity_val_steps",
+    "check_val_every_n_epoch", "val_check_interval", "min_epochs", "max_steps", "min_steps",
+    "log_every_n_steps", "enable_model_summary", "inference_mode", "detect_anomaly",
+    "sync_batchnorm", "use_distributed_sampler", "reload_dataloaders_every_n_epochs",
+})
+
+logger = logging.getLogger(__name__)
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = SHOWN_CHARACTERS
+
+
+def shown(value, limit: int = SHOWN_CHARACTERS) -> str:
+    """``repr(value)`` cut to ``limit`` characters, without building the whole repr.
+
+    Examples
+    --------
+    >>> shown([0] * 10_000_000)
+    '[0, 0, 0, 0, 0, 0, ...]'
+    >>> shown(10**5000)
+    '<an integer of about 5001 digits>'
+    """
+    if isinstance(value, int) and value.bit_length() > 4000:  # str() stops at 4300 digits
+        return f"<an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits>"
+    try:
+        text = _REPR.repr(value)
+    except (ValueError, RecursionError):
+        text = f"<a {type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 class ModelFileError(ValueError):
     """A model file's field is missing, of the wrong type or shape, or not finite."""
 
     def __init__(self, field: str, problem: str) -> None:
-        self.field = field
+        self.field, self.problem = field, problem
         super().__init__(f"corrupted or incompatible model file: {field} {problem}")
 
 
@@ -66,6 +104,12 @@ def check_array(field: str, value, shape: tuple, *, dtype=np.float64,
     tsvae.model_checks.ModelFileError: corrupted or incompatible model file: scaler.scale has \
 shape (2,), expected (3,)
     """
+    wanted = np.dtype(dtype).kind
+    if isinstance(value, np.ndarray) and (value.dtype.kind == "f") != (wanted == "f"):
+        # Stored tensors keep their dtype: integers or booleans where floats belong (or
+        # floats where indices belong) are a damaged or edited file, not something to cast.
+        raise ModelFileError(field, f"has dtype {value.dtype}, expected "
+                             f"{'floating point' if wanted == 'f' else 'integers'}")
     try:
         array = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError, OverflowError):
@@ -84,10 +128,10 @@ shape (2,), expected (3,)
 def check_int(field: str, value, *, low: int = 0, high: int | None = None) -> int:
     """``value`` as an int in ``[low, high]`` (bools and floats refused)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ModelFileError(field, f"must be a whole number, got {value!r}")
+        raise ModelFileError(field, f"must be a whole number, got {shown(value)}")
     if value < low or (high is not None and value > high):
         bound = f">= {low}" if high is None else f"between {low} and {high}"
-        raise ModelFileError(field, f"is {value}, expected {bound}")
+        raise ModelFileError(field, f"is {shown(value)}, expected {bound}")
     return int(value)
 
 
@@ -105,7 +149,7 @@ must be a whole number, got '3' (a str)
     if version is None:
         raise ModelFileError("format_version", "is missing")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise ModelFileError("format_version", f"must be a whole number, got {version!r} "
+        raise ModelFileError("format_version", f"must be a whole number, got {shown(version)} "
                              f"(a {type(version).__name__})")
     if version < 1:
         raise ModelFileError("format_version", f"is {version}; versions start at 1")
@@ -156,6 +200,9 @@ def check_scaler(scaler, n_features: int):
     """A fitted scaler with ``n_features`` finite offsets and scales."""
     scaler.offset_ = check_array("scaler.offset", scaler.offset_, (n_features,))
     scaler.scale_ = check_array("scaler.scale", scaler.scale_, (n_features,))
+    if not (scaler.scale_ > 0).all():  # zero flattens a column, a negative one mirrors it
+        j = int(np.argmin(scaler.scale_ > 0))
+        raise ModelFileError(f"scaler.scale[{j}]", f"is {scaler.scale_[j]:g}; scales must be > 0")
     return scaler
 
 
@@ -191,7 +238,10 @@ def check_weights(weights: dict, expected: dict) -> None:
             raise ModelFileError(f"weights[{name!r}]",
                                  f"has shape {tuple(tensor.shape)}, but the parameters "
                                  f"(latent_dim, hidden_size, ...) need {tuple(expected[name])}")
-        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+        if not tensor.is_floating_point():
+            raise ModelFileError(f"weights[{name!r}]", f"has dtype {tensor.dtype}; weights are "
+                                 "floating point")
+        if not torch.isfinite(tensor).all():
             raise ModelFileError(f"weights[{name!r}]", "holds NaN or infinite values")
 
 
@@ -338,7 +388,7 @@ def _check_var(model, f: int, prefix: str, latent_dim: int | None = None) -> Non
 def check_finite_number(field: str, value) -> float:
     """A finite float (JSON allows NaN and Infinity spelled out)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ModelFileError(field, f"must be a finite number, got {value!r}")
+        raise ModelFileError(field, f"must be a finite number, got {shown(value)}")
     return float(value)
 
 
@@ -376,13 +426,14 @@ def check_schema(schema, n_features: int):
     for j, column in enumerate(schema.columns):
         field = f"schema.columns[{j}]"
         if column.kind not in ("float", "integer", "bool"):
-            raise ModelFileError(f"{field}.kind", f"is {column.kind!r}")
+            raise ModelFileError(f"{field}.kind", f"is {shown(column.kind)}")
         try:
             dtype = pd.api.types.pandas_dtype(column.dtype)
         except (TypeError, ValueError):
-            raise ModelFileError(f"{field}.dtype", f"is not a dtype: {column.dtype!r}") from None
+            raise ModelFileError(f"{field}.dtype", f"is not a dtype: {shown(column.dtype)}"
+                                 ) from None
         if _kind_of(dtype) != column.kind:
-            raise ModelFileError(f"{field}.dtype", f"{column.dtype!r} does not hold "
+            raise ModelFileError(f"{field}.dtype", f"{shown(column.dtype)} does not hold "
                                  f"{column.kind} values")
         if np.isnan(column.low) or np.isnan(column.high) or column.low > column.high:
             raise ModelFileError(f"{field}.low/high", "must be numbers with low <= high")
@@ -398,6 +449,9 @@ def check_schema(schema, n_features: int):
                 raise ModelFileError(f"{field}.levels", "must be 1 to "
                                      f"{MAX_LEVELS} sorted distinct finite values inside "
                                      "low..high")
+            if column.kind != "float" and not np.array_equal(levels, np.round(levels)):
+                raise ModelFileError(f"{field}.levels", f"must be whole numbers for a "
+                                     f"{column.kind} column")
     return schema
 
 
@@ -409,3 +463,104 @@ def _kind_of(dtype) -> str:
     if pd.api.types.is_float_dtype(dtype) and not isinstance(dtype, pd.SparseDtype):
         return "float"
     return "other"
+
+
+def check_params(params, known) -> dict:
+    """The stored parameters: known names mapped to plain values, checked before any of them
+    is formatted into a message or passed to the estimator.
+
+    Every value is a number, a short string, a boolean or null; ``trainer_kwargs`` a dict of
+    such values (or short lists of them), keeping only :data:`RESTORED_TRAINER_KWARGS` (the
+    others are dropped with a warning: a model file does not choose where a refit writes).
+
+    Examples
+    --------
+    >>> check_params({"hidden_size": [0] * 10_000_000}, {"hidden_size"})
+    Traceback (most recent call last):
+    ...
+    tsvae.model_checks.ModelFileError: corrupted or incompatible model file: params.hidden_size \
+must be a number, a string of at most 80 characters, true/false or null, got a list \
+[0, 0, 0, 0, 0, 0, ...]
+    """
+    if not isinstance(params, dict):
+        raise ModelFileError("params", "must map parameter names to values")
+    checked = {}
+    for name, value in params.items():
+        if name not in known:
+            raise ModelFileError("params", f"name an unknown parameter {shown(name)}")
+        if name == "trainer_kwargs" and value is not None:
+            value = _check_trainer_kwargs(value)
+        else:
+            _check_plain(f"params.{name}", value)
+        checked[name] = value
+    return checked
+
+
+def _check_plain(field: str, value, *, lists: bool = False) -> None:
+    if lists and isinstance(value, list) and len(value) <= 64:
+        for item in value:
+            _check_plain(field, item)
+        return
+    if value is None or isinstance(value, (bool, int, float)) or (
+            isinstance(value, str) and len(value) <= SHOWN_CHARACTERS):
+        if isinstance(value, int) and value.bit_length() > 64:
+            raise ModelFileError(field, f"is {shown(value)}, too large")
+        return
+    raise ModelFileError(field, f"must be a number, a string of at most {SHOWN_CHARACTERS} "
+                         f"characters, true/false or null, got a {type(value).__name__} "
+                         f"{shown(value)}")
+
+
+def _check_trainer_kwargs(kwargs) -> dict:
+    if not isinstance(kwargs, dict):
+        raise ModelFileError("params.trainer_kwargs", f"must be a dict or null, got a "
+                             f"{type(kwargs).__name__}")
+    dropped = [key for key in kwargs if key not in RESTORED_TRAINER_KWARGS]
+    if dropped:
+        logger.warning("model file: trainer_kwargs %s not restored (a model file does not set "
+                       "where training writes files); pass them to set_params to use them",
+                       shown(dropped))
+    kept = {key: value for key, value in kwargs.items() if key in RESTORED_TRAINER_KWARGS}
+    for key, value in kept.items():
+        _check_plain(f"params.trainer_kwargs[{key!r}]", value, lists=True)
+    return kept
+
+
+def check_freq(value) -> str | None:
+    """The data's frequency: null or a pandas frequency string such as ``"10min"``."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > SHOWN_CHARACTERS:
+        raise ModelFileError("freq", f"must be a pandas frequency string or null, got "
+                             f"{shown(value)}")
+    try:
+        pd.tseries.frequencies.to_offset(value)
+    except (ValueError, TypeError):
+        raise ModelFileError("freq", f"is not a pandas frequency: {shown(value)}") from None
+    return value
+
+
+def check_last_index(values, decode) -> list:
+    """Each series' last index value: null, ``{"integer": n}`` or ``{"timestamp": iso}``
+    with an optional time zone ``"tz"``, decoded with ``decode``."""
+    decoded = []
+    for i, value in enumerate(values):
+        field = f"last_index[{i}]"
+        if value is not None:
+            if not isinstance(value, dict) or not ({"integer"} == set(value) or {"timestamp"}
+                                                   <= set(value) <= {"timestamp", "tz"}):
+                raise ModelFileError(field, 'must be null, {"integer": n} or {"timestamp": '
+                                     f'text, "tz": zone}}, got {shown(value)}')
+            if "integer" in value:
+                check_int(field, value["integer"], low=-2**63, high=2**63 - 1)
+            elif not isinstance(value["timestamp"], str) or not isinstance(
+                    value.get("tz", ""), str):
+                raise ModelFileError(field, f"must hold text, got {shown(value)}")
+        try:
+            stamp = decode(value)
+        except (ValueError, TypeError, KeyError, OverflowError, AttributeError):
+            raise ModelFileError(field, f"is not a valid timestamp: {shown(value)}") from None
+        if stamp is pd.NaT:
+            raise ModelFileError(field, f"is not a valid timestamp: {shown(value)}")
+        decoded.append(stamp)
+    return decoded

@@ -8,8 +8,10 @@ the parameters describe, built on the ``meta`` device, before anything is alloca
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import sys
 import zipfile
 import zlib
 from pathlib import Path
@@ -49,14 +51,21 @@ FORMAT = "tsvae-model"
 FORMAT_VERSION = 5
 _MEMBERS = ("model.json", "weights.safetensors", "arrays.safetensors")
 #: Largest decompressed ``model.json``: parameters, names and a mixture of at most tens of
-#: components in JSON take kilobytes to a few MB; 64 MiB leaves room for many thousands of
+#: components in JSON take kilobytes to a few MB; 16 MiB leaves room for many thousands of
 #: columns or series ids.
-MAX_JSON_BYTES = 64 * 2**20
+MAX_JSON_BYTES = 16 * 2**20
+#: Most values (numbers, strings, lists, objects) a JSON text may hold, counted before it is
+#: parsed: Python spends up to about 150 bytes on each, so a crafted ``model.json`` of empty
+#: lists costs at most about 150 MB to parse, whatever its byte size.
+MAX_JSON_VALUES = 1_000_000
 #: Largest decompressed safetensors member. The arrays member holds at most
 #: ``MAX_STORED_LATENTS`` latents plus the observation model's pools, the weights member a
 #: network: a few hundred MB for the largest plausible models, so 4 GiB bounds what a hostile
 #: file can make ``load`` allocate without refusing any real model.
 MAX_TENSORS_BYTES = 4 * 2**30
+#: Longest safetensors header (the JSON table of names, dtypes, shapes and offsets in front
+#: of the data), checked before the rest of the member is inflated.
+MAX_TENSOR_HEADER_BYTES = 16 * 2**20
 #: Bytes read per step while decompressing, so that the cap is enforced as data arrives.
 _CHUNK = 1 << 20
 
@@ -148,7 +157,43 @@ def save_model(model, path, *, overwrite: bool = False) -> None:
         "weights.safetensors": save_weights(state),
         "arrays.safetensors": save_arrays(arrays),
     }
+    _check_loadable(model, members, path)
     atomic_write(Path(path), lambda handle: _write_zip(handle, members), overwrite=overwrite)
+
+
+#: Parameters the fitted network itself records: changing one after fit needs a refit.
+_NETWORK_PARAMS = ("n_past", "n_future", "latent_dim")
+
+
+def _check_loadable(model, members: dict[str, bytes], path) -> None:
+    """Refuse to write what :func:`load_model` would refuse (sklearn's rule: the fitted state
+    and the parameters agree), so that ``save`` never loses a model.
+
+    Parameters changed by ``set_params`` after fit are compared with the fitted network, then
+    the members are checked exactly as ``load`` checks them (sizes, parameters, every field,
+    the weights against the network the parameters describe).
+    """
+    problem = "; ".join(
+        f"{name} was {getattr(model.vae_, name)!r} at fit, is now "
+        f"{checks.shown(getattr(model, name))}" for name in _NETWORK_PARAMS
+        if name in vars(model.vae_) and getattr(model.vae_, name) != getattr(model, name))
+    if not problem:
+        try:
+            for name, payload in members.items():
+                if len(payload) > _member_cap(name):
+                    raise ValueError(f"{name} would be {len(payload)} bytes, above the limit "
+                                     f"of {_member_cap(name)} bytes that load accepts")
+            meta = parse_json(members["model.json"], "model.json")
+            meta["params"] = checks.check_params(meta["params"], type(model)().get_params())
+            _rebuild(type(model), meta, FORMAT_VERSION, members)
+        except checks.ModelFileError as err:
+            problem = f"{err.field} {err.problem}"
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as err:
+            problem = _cut(err)
+    if problem:
+        raise ValueError(f"Not saving {str(path)!r}: the model's parameters no longer match its "
+                         f"fitted state ({problem}). A refit is required: call fit() again, or "
+                         "set_params back to the values it was fitted with.")
 
 
 def _write_zip(handle, members: dict[str, bytes]) -> None:
@@ -162,21 +207,96 @@ def _member_cap(name: str) -> int:
     return MAX_JSON_BYTES if name.endswith(".json") else MAX_TENSORS_BYTES
 
 
+def parse_json(payload: bytes, what: str):
+    """``payload`` parsed as UTF-8 JSON, its number of values capped before parsing.
+
+    Every value but the first follows a comma or opens a list or object, so counting those
+    bytes (in strings too: an overcount) bounds the objects ``json.loads`` would create.
+    Errors (encoding, syntax, integers beyond Python's 4300 digits, nesting) raise a
+    ValueError naming ``what`` and the place, in tsvae's words.
+    """
+    values = payload.count(b",") + payload.count(b"[") + payload.count(b"{") + 1
+    if values > MAX_JSON_VALUES:
+        raise ValueError(f"{what} holds more than {MAX_JSON_VALUES} values")
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{what} is not UTF-8 text (byte {err.start})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{what} is not valid JSON ({err.msg} at line {err.lineno} column "
+                         f"{err.colno})") from None
+    except ValueError:  # int() of more digits than sys.get_int_max_str_digits()
+        raise ValueError(f"{what} holds a number of more than "
+                         f"{sys.get_int_max_str_digits()} digits") from None
+    except RecursionError:
+        raise ValueError(f"{what} is nested too deeply") from None
+
+
+def _read_exactly(stream, name: str, size: int) -> bytes:
+    """``size`` bytes of ``stream``, refusing any more as they arrive (a forged header).
+
+    Collected in a BytesIO, whose ``getvalue`` hands over its buffer without a copy: the
+    peak is about ``size`` (checked against the cap before), not twice it.
+    """
+    out = io.BytesIO()
+    while chunk := stream.read(min(_CHUNK, size - out.tell()) or 1):
+        if out.tell() + len(chunk) > size:  # stop before the rest is inflated
+            raise ValueError(f"member {name} inflates beyond the {size} bytes its header "
+                             "declares")
+        out.write(chunk)
+    if out.tell() != size:
+        raise ValueError(f"member {name} holds {out.tell()} bytes, not the {size} its header "
+                         "declares")
+    return out.getvalue()
+
+
+def _check_tensor_header(stream, name: str, size: int) -> None:
+    """A safetensors member's header, read before the data behind it is inflated: a length
+    within the member, JSON within the value cap, and offsets that end where the member
+    ends (so that the member's size is the tensors' size, not padding)."""
+    first = stream.read(8)
+    length = int.from_bytes(first, "little") if len(first) == 8 else -1
+    if not 2 <= length <= min(size - 8, MAX_TENSOR_HEADER_BYTES):
+        raise ValueError(f"member {name} has no valid safetensors header")
+    header = parse_json(stream.read(length), f"the header of member {name}")
+    if not isinstance(header, dict):
+        raise ValueError(f"member {name} has no valid safetensors header")
+    end = 0
+    for key, entry in header.items():
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        if key == "__metadata__":
+            continue
+        if (not isinstance(offsets, list) or len(offsets) != 2
+                or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)):
+            raise ValueError(f"member {name} has no valid safetensors header (entry "
+                             f"{checks.shown(key)})")
+        end = max(end, offsets[1])
+    if 8 + length + end != size:
+        raise ValueError(f"member {name} is {size} bytes, but its tensors need {8 + length + end}")
+
+
 def _read_capped(archive: zipfile.ZipFile, name: str) -> bytes:
-    """A member's bytes, refusing more than its cap whatever the zip header declares."""
+    """A member's bytes, refusing more than its cap whatever the zip header declares.
+
+    The declared size is checked against the cap before anything is allocated; then at most
+    that many bytes are inflated, and a byte more is refused (a forged header). A safetensors
+    member's header is checked first, before its data is inflated. Peak memory: about the
+    member's size.
+    """
     cap = _member_cap(name)
     info = archive.getinfo(name)
+    if info.flag_bits & 0x1:
+        raise ValueError(f"member {name} is encrypted")
     if info.file_size > cap:
         raise ValueError(f"member {name} declares {info.file_size} bytes, above the limit of "
                          f"{cap} bytes")
-    parts, size = [], 0
+    if name.endswith(".safetensors"):
+        with archive.open(info) as stream:
+            _check_tensor_header(stream, name, info.file_size)
     with archive.open(info) as stream:
-        while chunk := stream.read(_CHUNK):
-            size += len(chunk)
-            if size > cap:  # a forged header: stop before the rest is inflated
-                raise ValueError(f"member {name} inflates beyond the limit of {cap} bytes")
-            parts.append(chunk)
-    return b"".join(parts)
+        return _read_exactly(stream, name, info.file_size)
 
 
 def _read_members(path: Path) -> dict[str, bytes]:
@@ -187,15 +307,22 @@ def _read_members(path: Path) -> dict[str, bytes]:
                          "it may be truncated or another kind of file.")
     try:
         with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
+            names = archive.namelist()
+            repeated = next((n for i, n in enumerate(names) if n in names[:i]), None)
+            if repeated is not None:  # zipfile reads the last copy, unzip shows the first
+                raise ValueError(f"member {checks.shown(repeated)} is stored twice")
             absent = [m for m in _MEMBERS if m not in names]
             if absent:
                 raise ValueError(f"{str(path)!r} is not a tsvae model file (missing {absent[0]}).")
             return {m: _read_capped(archive, m) for m in _MEMBERS}
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, zipfile.LargeZipFile,
-            NotImplementedError) as err:
+            NotImplementedError, RuntimeError) as err:
         raise ValueError(f"{str(path)!r} is not a valid tsvae model file: it is corrupted or "
-                         f"truncated ({err}); save the model again.") from None
+                         f"truncated ({checks.shown(str(err))}); save the model again."
+                         ) from None
+    except MemoryError:
+        raise ValueError(f"{str(path)!r} could not be loaded: its members need more memory "
+                         "than is available.") from None
     except ValueError as err:
         if str(err).startswith(repr(str(path))):
             raise
@@ -214,11 +341,12 @@ def _without_step_position(weights: dict) -> dict:
 def _read_meta(path: Path, payload: bytes) -> tuple[dict, int]:
     """The parsed model.json and its format version, or a ValueError saying what is wrong."""
     try:
-        meta = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
-        raise ValueError(f"{str(path)!r} has an unreadable model.json ({err}).") from None
+        meta = parse_json(payload, "model.json")
+    except ValueError as err:
+        raise ValueError(f"{str(path)!r} is not a valid tsvae model file: {err}.") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{str(path)!r} is not a tsvae model file.")
+        raise ValueError(f"{str(path)!r} is not a valid tsvae model file: model.json does not "
+                         f"say format {FORMAT!r}.")
     try:
         version = checks.check_format_version(meta.get("format_version"), FORMAT_VERSION)
     except checks.ModelFileError as err:
@@ -246,20 +374,34 @@ def load_model(cls, path):
     members = _read_members(path)
     meta, version = _read_meta(path, members["model.json"])
     try:
+        # Plain, known values only, before any of them reaches a message or the estimator.
+        meta["params"] = checks.check_params(meta.get("params"), cls().get_params())
         return _rebuild(cls, meta, version, members)
     except checks.ModelFileError as err:
-        raise ValueError(f"{str(path)!r} is not a valid tsvae model file: {err}; it was "
+        raise ValueError(f"{str(path)!r} is not a valid tsvae model file: {_cut(err)}; it was "
                          "damaged or edited, or written by another program.") from None
     except (KeyError, TypeError, ValueError, RuntimeError, IndexError, OverflowError,
-            AttributeError, SafetensorError, np.linalg.LinAlgError) as err:
-        detail = f"missing field {err}" if isinstance(err, KeyError) else str(err)
+            AttributeError, SafetensorError, np.linalg.LinAlgError, RecursionError) as err:
+        detail = f"missing field {checks.shown(err.args[0] if err.args else '')}" if \
+            isinstance(err, KeyError) else _cut(err)
         raise ValueError(f"{str(path)!r} is not a valid tsvae model file ({detail}).") from None
+    except MemoryError:
+        raise ValueError(f"{str(path)!r} could not be loaded: it needs more memory than is "
+                         "available.") from None
+
+
+#: Longest explanation a load error carries (values in it are cut shorter, see
+#: ``tsvae.model_checks.shown``): the message stays one readable line.
+_MESSAGE_CHARACTERS = 400
+
+
+def _cut(err: Exception) -> str:
+    text = " ".join(str(err).split())
+    return text if len(text) <= _MESSAGE_CHARACTERS else text[:_MESSAGE_CHARACTERS - 3] + "..."
 
 
 def _rebuild(cls, meta: dict, version: int, members: dict):
     params = meta["params"]
-    if not isinstance(params, dict):
-        raise checks.ModelFileError("params", "must map parameter names to values")
     if version < 4:
         params = {**params, "calibrate_means": False}  # fitted before the map existed
     model = cls(**params)
@@ -272,12 +414,12 @@ def _rebuild(cls, meta: dict, version: int, members: dict):
     model.columns_ = list(meta["columns"])
     model.feature_map_ = checks.check_feature_map(meta["feature_map"], model.n_features_)
     model.scaler_ = checks.check_scaler(scaler_from_dict(meta["scaler"]), model.n_features_)
-    model.freq_ = meta["freq"]
+    model.freq_ = checks.check_freq(meta["freq"])
     model.index_name_ = meta["index_name"]
     model.time_col_, model.id_col_ = meta["time_col"], meta["id_col"]
     n_series = checks.check_series(meta)
     model.series_ids_ = meta["series_ids"]
-    model.last_index_ = [_decode_index_value(v) for v in meta["last_index"]]
+    model.last_index_ = checks.check_last_index(meta["last_index"], _decode_index_value)
     model.seed_ = checks.check_int("seed", meta["seed"], high=2**32 - 1)
     model.n_epochs_ = meta["n_epochs"]
     model.history_ = meta["history"]

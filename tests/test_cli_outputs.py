@@ -307,3 +307,109 @@ def test_save_and_reports_refuse_existing_files_unless_overwrite(model_file, tmp
         tsvae.TimeSeriesVAE.load(tmp_path / "m.tsvae").generate(2, random_state=0,
                                                                 as_array=True),
         model.generate(2, random_state=0, as_array=True))
+
+
+# ----------------------------------------------------------------------- issue 31: CSV injection
+FORMULAS = ["=cmd|' /C calc'!A0", "+1+1", "@SUM(1)", "-2+3", "\tTAB"]
+
+
+def test_csv_header_and_text_cells_cannot_start_a_formula(tmp_path):
+    import csv
+
+    frame = pd.DataFrame({name: [-1.5, 2.0] for name in FORMULAS})
+    frame["label"] = ["=HYPERLINK(\"http://x\")", "-7"]  # a formula, and a plain number
+    frame["plain"] = [-3, 4]
+    tsvae.io.write_table(frame, tmp_path / "out.csv")
+    with open(tmp_path / "out.csv", newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    assert header == ["'" + name for name in FORMULAS] + ["label", "plain"]
+    assert [row[-2] for row in rows] == ["'=HYPERLINK(\"http://x\")", "-7"]
+    assert [row[0] for row in rows] == ["-1.5", "2.0"] and [row[-1] for row in rows] == ["-3",
+                                                                                         "4"]
+    assert tsvae.io.escape_formula("\rCR") == "'\rCR"
+    tsvae.io.write_table(frame, tmp_path / "raw.csv", escape=False)
+    assert next(csv.reader(open(tmp_path / "raw.csv", newline="")))[0] == FORMULAS[0]
+
+
+def test_generate_escapes_names_from_a_model_file_unless_told_not_to(tmp_path, capsys,
+                                                                     energy_small):
+    hostile = energy_small.iloc[:200, :3].set_axis(["=cmd|' /C calc'!A0", "+1+1", "@SUM(1)"],
+                                                   axis=1)
+    path = tmp_path / "hostile.tsvae"
+    tiny_model(n_past=8, max_epochs=1, hidden_size=4, latent_dim=2).fit(hostile).save(path)
+    code, _, err = cli(capsys, "generate", path, "-n", "2", "-o", tmp_path / "out.csv")
+    assert code == 0, err
+    header = (tmp_path / "out.csv").read_text().splitlines()[0]
+    assert header == "sample,step,'=cmd|' /C calc'!A0,'+1+1,'@SUM(1)"
+    code, _, err = cli(capsys, "generate", path, "-n", "2", "--no-csv-escape", "-o",
+                       tmp_path / "raw.csv")
+    assert code == 0 and (tmp_path / "raw.csv").read_text().startswith(
+        "sample,step,=cmd|' /C calc'!A0,+1+1,@SUM(1)")
+
+
+# ----------------------------------------------------------------------- issue 31: configs
+def test_a_yaml_alias_bomb_is_refused(tmp_path, capsys, data):
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+              f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]" for i in range(8)]
+    lines.append("n_past: *i")
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\n")
+    assert bomb.stat().st_size < 400
+    code, _, err = cli(capsys, "fit", data, "--config", bomb, "-o", tmp_path / "m.tsvae")
+    one_line_error(code, err, "is not valid YAML: aliases (*a) are not allowed")
+
+
+def test_a_config_file_has_a_size_cap(tmp_path, capsys, data, monkeypatch):
+    monkeypatch.setattr(tsvae.io, "MAX_CONFIG_BYTES", 100)
+    big = tmp_path / "big.json"
+    big.write_text('{"n_past": 8, "comment": "' + "x" * 200 + '"}')
+    code, _, err = cli(capsys, "fit", data, "--config", big, "-o", tmp_path / "m.tsvae")
+    one_line_error(code, err, "above the limit of 100")
+
+
+# ----------------------------------------------------------------------- issue 31: inputs
+def test_a_repeated_csv_header_is_refused(tmp_path, capsys):
+    path = tmp_path / "twice.csv"
+    path.write_text("time,a,a\n" + "".join(f"2024-01-01 {h:02d}:00,{h},{-h}\n"
+                                           for h in range(24)))
+    code, _, err = cli(capsys, "fit", path, "--time-col", "time", *TINY_FIT,
+                       "-o", tmp_path / "m.tsvae")
+    one_line_error(code, err, "Column name 'a' appears twice in")
+    assert not (tmp_path / "m.tsvae").exists()
+
+
+def test_a_parquet_file_with_two_columns_of_one_name_is_refused(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "twice.parquet"
+    pq.write_table(pa.table([np.arange(50.0), np.ones(50)], names=["a", "a"]), path)
+    with pytest.raises(ValueError, match="Column name 'a' appears twice in"):
+        tiny_model(n_past=8, max_epochs=1).fit(path)
+
+
+def test_iso_offsets_across_daylight_saving_time_are_read_as_utc(tmp_path, caplog):
+    stamps = pd.date_range("2024-03-30 12:00", periods=60, freq="h", tz="Europe/Berlin")
+    path = tmp_path / "dst.csv"
+    pd.DataFrame({"time": [s.isoformat() for s in stamps],
+                  "a": np.sin(np.arange(60.0))}).to_csv(path, index=False)
+    assert {s.isoformat()[-6:] for s in stamps} == {"+01:00", "+02:00"}
+    frame = tsvae.io.read_table(path, time_col="time")
+    assert str(frame.index.tz) == "UTC" and (frame.index == stamps.tz_convert("UTC")).all()
+    model = tiny_model(n_past=8, max_epochs=1, hidden_size=4, latent_dim=2).fit(
+        path, time_col="time")
+    assert model.freq_ == "h" and "mixes UTC offsets" in caplog.text
+
+
+@pytest.mark.parametrize(("name", "error", "says"), [
+    (pd.Timestamp("2024-01-01"), TypeError, "has type Timestamp"),
+    (None, ValueError, "A column has a missing name"),
+    (float("nan"), ValueError, "A column has a missing name"),
+])
+def test_column_names_a_model_file_cannot_keep_are_refused_at_fit(energy_small, name, error,
+                                                                  says):
+    frame = energy_small.iloc[:100, :2].copy()
+    frame.columns = ["a", name]
+    with pytest.raises(error, match=says):
+        tiny_model(n_past=8, max_epochs=50).fit(frame)  # refused before any training

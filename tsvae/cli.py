@@ -10,11 +10,9 @@ Every output path is checked before any work; SIGINT and SIGTERM end the command
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import sys
-from pathlib import Path
 
 from tsvae._options import ESTIMATOR_OPTIONS
 from tsvae._version import __version__
@@ -55,21 +53,9 @@ def _add_estimator_flags(parser: argparse.ArgumentParser) -> None:
 def _load_config(path: str | None) -> dict:
     if path is None:
         return {}
-    text = Path(path).read_text(encoding="utf-8") if Path(path).is_file() else None
-    if text is None:
-        raise FileNotFoundError(f"No such config file: {path!r}.")
-    if path.endswith((".yaml", ".yml")):
-        import yaml
+    from tsvae.io import read_config
 
-        try:
-            config = yaml.safe_load(text)
-        except yaml.YAMLError as err:
-            raise ValueError(f"Config {path!r} is not valid YAML: {err}") from None
-    else:
-        try:
-            config = json.loads(text)
-        except (json.JSONDecodeError, RecursionError) as err:
-            raise ValueError(f"Config {path!r} is not valid JSON: {err}") from None
+    config = read_config(path)  # size-capped, YAML aliases refused
     if not isinstance(config, dict):
         raise ValueError(f"Config {path!r} must map parameter names to values.")
     allowed = {p.name for p in _estimator_options()}
@@ -120,7 +106,8 @@ def cmd_generate(args) -> int:
                          "training data's own timestamps. Drop one of them.")
     if args.series_length is not None:
         frame = model.generate_series(args.series_length, random_state=args.seed, **options)
-        write_table(frame, args.output, overwrite=args.overwrite, index=True)
+        write_table(frame, args.output, overwrite=args.overwrite, index=True,
+                    escape=args.csv_escape)
         print(f"wrote a series of {len(frame)} rows to {args.output}")
     else:
         if args.n is None:
@@ -128,7 +115,7 @@ def cmd_generate(args) -> int:
         frame = model.generate(args.n, random_state=args.seed,
                                match_residuals=args.match_residuals, start=args.start,
                                **options)
-        write_table(frame, args.output, overwrite=args.overwrite)
+        write_table(frame, args.output, overwrite=args.overwrite, escape=args.csv_escape)
         print(f"wrote {args.n} windows to {args.output}")
     return 0
 
@@ -296,6 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--condition", action="append", metavar="KEY=VALUE",
                      help="generate for this condition (repeat for several columns)")
     gen.add_argument("-o", "--output", required=True, help="CSV or Parquet file to write")
+    gen.add_argument("--csv-escape", action=argparse.BooleanOptionalAction, default=True,
+                     help="put ' before CSV header and text cells starting with = + - @ tab "
+                          "or CR, so that a spreadsheet does not run them as formulas "
+                          "(default: on; numbers are never changed)")
     gen.add_argument("--overwrite", action="store_true", help="replace an existing output")
     gen.set_defaults(func=cmd_generate)
 

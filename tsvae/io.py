@@ -18,6 +18,7 @@ HTML reports. Its promises (``docs/reliability.md``):
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import shutil
@@ -31,6 +32,11 @@ import numpy as np
 import pandas as pd
 
 FORMATS = (".csv", ".parquet", ".pq")
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+#: Largest config file (``tsvae fit --config``): options fit in a few KB.
+MAX_CONFIG_BYTES = 1 << 20
 
 
 def _suffix(path: Path, role: str) -> str:
@@ -125,26 +131,98 @@ def _read(path, *, time_col: str | None = None, float32_rows: bool = False):
     suffix = _suffix(path, "Input")
     if not path.is_file():
         raise FileNotFoundError(f"No such file: {str(path)!r}.")
+    errors = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError,
+              ValueError)
+    try:
+        names = _header(path, suffix)
+    except errors as err:
+        raise ValueError(f"Could not read {str(path)!r} as {suffix[1:]}: {err}") from None
+    _check_unique_names(names, path)  # before reading: pandas would rename or drop one
     try:
         frame, rows = ((pd.read_csv(path), None) if suffix == ".csv"
                        else _read_parquet(path, float32_rows=float32_rows))
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError,
-            ValueError) as err:
+    except errors as err:
         raise ValueError(f"Could not read {str(path)!r} as {suffix[1:]}: {err}") from None
     if time_col is not None:
         if time_col not in frame.columns:
             raise ValueError(f"--time-col {time_col!r} is not a column of {str(path)!r}; "
                              f"columns: {list(frame.columns)!r}.")
-        try:
-            frame[time_col] = pd.to_datetime(frame[time_col])
-        except (ValueError, TypeError) as err:
-            raise ValueError(f"Column {time_col!r} of {str(path)!r} is not dates: {err}") from None
+        from tsvae.data.validate import parse_timestamps
+
+        frame[time_col] = parse_timestamps(frame[time_col], f"Column {time_col!r} of "
+                                                            f"{str(path)!r}")
         frame = frame.set_index(time_col)
     return frame, rows
 
 
-def write_table(frame: pd.DataFrame, path, *, overwrite: bool = False, index: bool = False
-                ) -> Path:
+def _header(path: Path, suffix: str) -> list:
+    """The column names as the file spells them (pandas renames a repeated CSV name)."""
+    if suffix != ".csv":
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    import csv
+
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        return next(csv.reader(handle), [])
+
+
+def _check_unique_names(names: list, path: Path) -> None:
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"Column name {name!r} appears twice in {str(path)!r}; give every "
+                             "column a unique name.")
+        seen.add(name)
+
+
+def escape_formula(value):
+    """``value`` with ``'`` in front if a spreadsheet would run it as a formula.
+
+    OWASP's rule for CSV: text starting with ``=``, ``+``, ``-``, ``@``, tab or carriage
+    return. Numbers, and text that is a plain number (``-1.5``), are left as they are.
+
+    Examples
+    --------
+    >>> [escape_formula(v) for v in ["=cmd|' /C calc'!A0", "@SUM(1)", "-1.5", -2.0, "a"]]
+    ["'=cmd|' /C calc'!A0", "'@SUM(1)", '-1.5', -2.0, 'a']
+    """
+    if (isinstance(value, str) and value.startswith(FORMULA_STARTS)
+            and not _PLAIN_NUMBER.fullmatch(value)):
+        return "'" + value
+    return value
+
+
+def escape_formulas(frame: pd.DataFrame, *, index: bool = False) -> pd.DataFrame:
+    """``frame`` with its header and text cells passed through :func:`escape_formula`.
+
+    Numeric columns are shared, not copied; a text column is copied only if a cell changes.
+    """
+    out = frame.copy(deep=False)
+    out.columns = _escaped_index(frame.columns)
+    for j in range(out.shape[1]):
+        column = out.iloc[:, j]
+        if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)
+                or isinstance(column.dtype, pd.CategoricalDtype)):
+            continue
+        escaped = column.astype(object).map(escape_formula)
+        if not escaped.equals(column.astype(object)):
+            out.isetitem(j, escaped)
+    if index:
+        out.index = _escaped_index(frame.index)
+    return out
+
+
+def _escaped_index(labels: pd.Index) -> pd.Index:
+    if isinstance(labels, pd.MultiIndex):
+        return labels.set_names([escape_formula(n) for n in labels.names])
+    values = (labels.map(escape_formula) if labels.dtype == object or
+              pd.api.types.is_string_dtype(labels) else labels)
+    return pd.Index(values, name=escape_formula(labels.name))
+
+
+def write_table(frame: pd.DataFrame, path, *, overwrite: bool = False, index: bool = False,
+                escape: bool = True) -> Path:
     """Write a CSV or Parquet file (by extension) with :func:`atomic_write`.
 
     Parameters
@@ -157,6 +235,10 @@ def write_table(frame: pd.DataFrame, path, *, overwrite: bool = False, index: bo
         Replace an existing file (default: refuse it).
     index : bool
         Write the frame's index as a column.
+    escape : bool
+        CSV only: put ``'`` before header and text cells that a spreadsheet would run as a
+        formula (:func:`escape_formula`; names and condition values come from data and
+        model files, which may be hostile). Numbers are never changed.
 
     Returns
     -------
@@ -174,11 +256,67 @@ def write_table(frame: pd.DataFrame, path, *, overwrite: bool = False, index: bo
     path = Path(path)
     suffix = _suffix(path, "Output")
     if suffix == ".csv":
+        if escape:
+            frame = escape_formulas(frame, index=index)
         # Streamed into the temporary file: no second copy of a big table as one string.
         return atomic_write(path, lambda handle: frame.to_csv(handle, index=index),
                             overwrite=overwrite)
     return atomic_write(path, lambda handle: frame.to_parquet(handle, index=index),
                         overwrite=overwrite)
+
+
+def read_config(path):
+    """A YAML (``.yaml``/``.yml``) or JSON config file, parsed, at most
+    :data:`MAX_CONFIG_BYTES` and without YAML aliases (``*name``: a few hundred bytes of
+    nested aliases expand to gigabytes).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "c.yaml"
+    >>> _ = p.write_text("a: &x [1, 2]\\nb: *x\\n")
+    >>> read_config(p)
+    Traceback (most recent call last):
+    ...
+    ValueError: Config ... is not valid YAML: aliases (*x) are not allowed in a config file; ...
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No such config file: {str(path)!r}.")
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ValueError(f"Config {str(path)!r} is {path.stat().st_size} bytes, above the limit "
+                         f"of {MAX_CONFIG_BYTES}; a config holds a few model options.")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"Config {str(path)!r} is not UTF-8 text (byte {err.start}).") from None
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            return yaml.load(text, Loader=_loader_without_aliases(yaml))  # noqa: S506 (safe)
+        except (yaml.YAMLError, RecursionError) as err:
+            raise ValueError(f"Config {str(path)!r} is not valid YAML: "
+                             f"{' '.join(str(err).split())}") from None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise ValueError(f"Config {str(path)!r} is not valid JSON: {err}") from None
+
+
+def _loader_without_aliases(yaml):
+    class Loader(yaml.SafeLoader):
+        """PyYAML's safe loader that refuses every alias (``*name``)."""
+
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(
+                    None, None, f"aliases (*{event.anchor}) are not allowed in a config file; "
+                    "write the value out", event.start_mark)
+            return super().compose_node(parent, index)
+
+    return Loader
 
 
 # --------------------------------------------------------------------------- output checks

@@ -5,10 +5,14 @@ Nothing the user passes is modified: every array returned here is a fresh copy.
 
 from __future__ import annotations
 
+import logging
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+logger = logging.getLogger(__name__)
 
 MISSING_POLICIES = ("error", "interpolate", "ffill", "drop")
 
@@ -226,6 +230,46 @@ def _first_nonfinite(values: np.ndarray, test, chunk: int = 1 << 20) -> tuple[in
     return None
 
 
+def parse_timestamps(values, what: str) -> pd.DatetimeIndex:
+    """``values`` as a DatetimeIndex; ISO texts whose UTC offsets change along the column
+    (``+01:00`` then ``+02:00`` across daylight saving time) are read as UTC instants.
+
+    An offset names no zone, so the instants are kept exactly and shown in UTC; a zone-aware
+    column (``Europe/Berlin``) keeps its zone. Raises ValueError naming ``what`` otherwise.
+
+    Examples
+    --------
+    >>> parse_timestamps(["2024-03-31T01:00+01:00", "2024-03-31T03:00+02:00"], "time")[1]
+    Timestamp('2024-03-31 01:00:00+0000', tz='UTC')
+    """
+    try:
+        return pd.DatetimeIndex(pd.to_datetime(values))
+    except (ValueError, TypeError) as err:
+        if "utc=True" not in str(err):
+            raise ValueError(f"{what} cannot be read as dates ({err}); pass parseable "
+                             "timestamps.") from None
+    logger.warning("%s mixes UTC offsets (daylight saving time?); read as UTC", what)
+    return pd.DatetimeIndex(pd.to_datetime(values, utc=True))
+
+
+def check_column_name(name) -> None:
+    """Refuse, before any work, a column name that a model file cannot keep.
+
+    Examples
+    --------
+    >>> check_column_name(pd.Timestamp("2024-01-01"))
+    Traceback (most recent call last):
+    ...
+    TypeError: Column name Timestamp('2024-01-01 00:00:00') has type Timestamp; ...
+    """
+    from tsvae.data.schema import encode_name
+
+    if name is None or (isinstance(name, float) and math.isnan(name)):
+        raise ValueError(f"A column has a missing name ({name!r}); give every column a "
+                         "name.")
+    encode_name(name)  # TypeError for names a model file cannot keep
+
+
 def _check_time_order(index: pd.Index, label: str) -> None:
     if index.hasnans:
         row = int(np.flatnonzero(index.isna())[0])
@@ -319,6 +363,8 @@ def validate_frame(
                              f"{list(frame.columns)!r}.")
     exclude = {c for c in (time_col, id_col) if c is not None} | set(carry)
     features = _numeric_columns(frame, columns, exclude)
+    for name in [*features, *carry]:
+        check_column_name(name)
     if isinstance(affine, str):
         if affine != "fit":
             raise ValueError(f"affine={affine!r}: use 'fit', an (offset, scale) pair or None.")
@@ -339,13 +385,7 @@ def validate_frame(
     for series_id, group in groups:
         label = "" if series_id is None else f" of series {series_id!r}"
         if time_col is not None:
-            try:
-                index = pd.DatetimeIndex(pd.to_datetime(group[time_col]))
-            except (ValueError, TypeError) as err:
-                raise ValueError(
-                    f"time_col {time_col!r}{label} cannot be read as dates ({err}); pass "
-                    "parseable timestamps."
-                ) from None
+            index = parse_timestamps(group[time_col], f"time_col {time_col!r}{label}")
             if index.hasnans:
                 raise ValueError(f"time_col {time_col!r}{label} has missing timestamps.")
         else:

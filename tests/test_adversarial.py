@@ -184,14 +184,14 @@ def test_schema_switches_must_be_booleans(frame, name):
         tiny_model(**{name: "no"}).fit(frame)
 
 
-def test_cli_boolean_flags_read_false_as_false():
+def test_cli_boolean_flags_are_yes_no_switches():
     from tsvae.cli import build_parser
 
     parser = build_parser()
-    args = parser.parse_args(["fit", "d.csv", "-o", "m.tsvae", "--enforce-bounds", "false",
-                              "--snap-discrete", "0", "--enforce-types", "yes"])
+    args = parser.parse_args(["fit", "d.csv", "-o", "m.tsvae", "--no-enforce-bounds",
+                              "--no-snap-discrete", "--enforce-types"])
     assert (args.enforce_bounds, args.snap_discrete, args.enforce_types) == (False, False, True)
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit):  # a switch takes no value
         parser.parse_args(["fit", "d.csv", "-o", "m.tsvae", "--enforce-bounds", "maybe"])
 
 

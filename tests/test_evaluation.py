@@ -33,7 +33,7 @@ def _run(real, synthetic, **kwargs):
 
 def test_real_vs_held_out_real_passes(energy_windows):
     real, other, _ = energy_windows
-    report = _run(real, other)
+    report = _run(real, other, checks=["default", "timegan"])
     assert report.passed
     assert report.pass_rate > 0.95
     assert report.score("discriminative") < 0.08
@@ -43,7 +43,7 @@ def test_white_noise_fails_temporal_and_marginal(energy_windows):
     real, other, _ = energy_windows
     rng = np.random.default_rng(1)
     noise = rng.uniform(real.min(axis=(0, 1)), real.max(axis=(0, 1)), size=other.shape)
-    report = _run(real, noise)
+    report = _run(real, noise, checks=["default", "timegan"])
     assert not report.passed
     assert _pass_rate(report, ["acf", "ljung_box", "spectral"]) < 0.3
     assert _pass_rate(report, ["ks", "wasserstein"]) < 0.5
@@ -166,3 +166,20 @@ def test_report_shows_latent_diagnostics_when_given_a_model(fitted_model, energy
     text = report.to_html()
     assert '<section id="latent">' in text and "prior_hole_score" in text
     assert text.count("data:image/png;base64,") == 6
+
+
+def test_timegan_gru_scores_run_only_when_asked_and_the_report_says_how():
+    from tsvae.evaluation.evaluate import _select
+
+    assert not {"discriminative", "predictive"} & {c.name for c in _select(None)}
+    assert [c.name for c in _select(["timegan"])] == ["discriminative", "predictive"]
+    assert [c.name for c in _select(["ml"])] == ["mmd"]
+    both = [c.name for c in _select(["default", "timegan"])]
+    assert both[-2:] == ["discriminative", "predictive"] and "minirocket" in both
+    real = tsvae.datasets.make_sines(60, length=12, n_features=2, random_state=0)
+    other = tsvae.datasets.make_sines(60, length=12, n_features=2, random_state=1)
+    report = tsvae.evaluate(real, other, checks=["ks"], plots_in_report=False)
+    assert report.meta["not_run"]["checks"] == ["discriminative", "predictive"]
+    assert "checks=['default', 'timegan']" in report.meta["not_run"]["how"]
+    assert "--timegan" in report.to_html() and "--timegan" in report.to_markdown()
+    assert set(report.meta["seconds"]) == {"ks"}

@@ -110,3 +110,90 @@ def test_compare_cli_report_is_the_comparison_page(tmp_path, fitted_model, energ
     text = out.read_text()
     assert '<table id="method-table">' in text and '<section id="method-prior"' in text
     assert np.all([f'id="method-{m}"' in text for m in ("posterior", "aggregate")])
+
+
+# --------------------------------------------------------------- one rule per check
+def _card_classes(text: str) -> dict:
+    return dict((name, klass) for klass, name in re.findall(
+        r'<div class="card (good|bad)"><div class="name">(.*?)</div>', text))
+
+
+def test_no_card_disagrees_with_its_row():
+    """A detection check passes on the floor + 0.15 rule; its card follows that rule, not a
+    fixed 0.1 (the card was red at a score the row passed)."""
+    from tsvae.evaluation.scores import detectors, group_scores
+
+    rows = [_row("ks", "marginal", "a", 0.05, 0.1, True),
+            _row("ks", "marginal", "b", 0.05, 0.1, True),
+            _row("minirocket", "detection", "(all)", 0.21, 0.25, True),    # floor 0.10
+            _row("feature_discriminative", "detection", "(all)", 0.05, 0.04, False)]
+    report = EvaluationReport(pd.DataFrame(rows), {})
+    cards = _card_classes(report.to_html())
+    groups = group_scores(report.table)
+    for group, g in groups.iterrows():
+        assert cards[group] == ("good" if g["group_passed"] else "bad"), group
+    for label, found in detectors(report.table).items():
+        assert cards[f"detection: {label}"] == ("good" if found["passed"] else "bad"), label
+    assert cards["detection: MiniRocket classifier"] == "good"
+    assert cards["detection: feature classifier"] == "bad"
+    assert report.group_summary()["group_passed"].to_dict() == {"marginal": True,
+                                                                  "detection": False}
+
+
+def _method_report(ks: float, ks_passed: bool, dcr: float, dcr_passed: bool, method: str):
+    rows = [_row("ks", "marginal", "a", ks, 0.1, ks_passed),
+            _row("dcr", "privacy", "(all)", dcr, 0.1, dcr_passed)]
+    checks = {"ks": {"group": "marginal", "description": "", "rule": ""},
+              "dcr": {"group": "privacy", "description": "", "rule": ""}}
+    return EvaluationReport(pd.DataFrame(rows), checks,
+                            meta={"method": method, "random_state": 7,
+                                  "generation_seed": 3})
+
+
+def test_compare_table_never_shades_a_failing_method_and_shows_privacy_failures_first():
+    from tsvae.evaluation.compare import MethodComparison
+
+    reports = {"prior": _method_report(0.08, True, 0.05, True, "prior"),
+               "aggregate": _method_report(0.02, False, 0.855, False, "aggregate")}
+    table = pd.DataFrame({m: r.key_figures() for m, r in reports.items()})
+    text = MethodComparison(table, reports, None).to_html()
+    method_table = text[text.index('<table id="method-table">'):]
+    method_table = method_table[:method_table.index("</table>")]
+    cells = dict(re.findall(r"<tr><td class='text'>(\w+)</td>(.*?)</tr>", method_table))
+    # aggregate has the lower KS but fails the KS rule: prior is shaded, aggregate marked
+    assert re.search(r"<td class='best'[^>]*>0.08</td><td class='fails'[^>]*>0.02 \(fails\)",
+                     cells["ks_mean"])
+    assert "class='best'" not in cells["ks_mean"].split("</td>")[1]
+    assert "0.855 (fails)" in cells["dcr_close_share"]
+    # privacy failures come before the table, and the privacy rows lead it
+    assert text.index('id="privacy-failures"') < text.index('id="method-table"')
+    assert "<b>aggregate</b>: dcr 0.855" in text and "<b>prior</b>: dcr" not in text
+    first_row = re.search(r"<tr><td class='text'>([^<]+)</td>", method_table).group(1)
+    assert first_row in ("dcr_close_share", "group: privacy")
+
+
+def test_provenance_is_labelled_per_method_and_names_each_input_file(tmp_path):
+    import hashlib
+
+    from tsvae.evaluation.compare import MethodComparison
+    from tsvae.evaluation.provenance import provenance
+
+    data, model = tmp_path / "energy.csv", tmp_path / "energy.tsvae"
+    data.write_text("a,b\n1,2\n")
+    model.write_bytes(b"\x00model")
+    inputs = provenance(sources={"real data": data, "model": model})["inputs"]
+    assert inputs["real data"] == {"file": "energy.csv", "bytes": 8, "sha256": hashlib.sha256(
+        b"a,b\n1,2\n").hexdigest()}
+    reports = {m: _method_report(0.05, True, 0.05, True, m) for m in ("prior", "aggregate")}
+    for report in reports.values():
+        report.meta["inputs"] = inputs
+    table = pd.DataFrame({m: r.key_figures() for m, r in reports.items()})
+    text = MethodComparison(table, reports, None).to_html()
+    section = text[text.index('<section id="provenance">'):]
+    assert section.index("<h3>Method: prior</h3>") < section.index("<h3>Method: aggregate</h3>")
+    for method in ("prior", "aggregate"):
+        part = section[section.index(f"<h3>Method: {method}</h3>"):]
+        assert f"<td class='text'>method</td><td class='text'>{method}</td>" in part
+        assert "generation_seed</td><td class='text'>3<" in part
+        assert "energy.tsvae, 6 bytes" in part and hashlib.sha256(
+            b"\x00model").hexdigest() in part

@@ -15,6 +15,8 @@ class Option(NamedTuple):
     name: str
     kind: type
     default: object
+    #: the allowed values, listed in ``--help`` (a test checks them against the estimator's)
+    choices: tuple | None = None
 
 
 #: Every ``TimeSeriesVAE`` parameter the CLI exposes, in signature order (``trainer_kwargs``
@@ -22,14 +24,14 @@ class Option(NamedTuple):
 ESTIMATOR_OPTIONS = (
     Option("n_past", int, 24),
     Option("n_future", int, 0),
-    Option("architecture", str, "lstm"),
+    Option("architecture", str, "lstm", ("lstm", "conv")),
     Option("latent_dim", int, 8),
     Option("hidden_size", int, 64),
     Option("num_layers", int, 1),
     Option("alpha", float, 20.0),
     Option("beta", float, 1.0),
     Option("kl_warmup_epochs", int, 0),
-    Option("scaler", str, "minmax"),
+    Option("scaler", str, "minmax", ("minmax", "standard")),
     Option("stride", int, 1),
     Option("val_fraction", float, 0.1),
     Option("batch_size", int, 128),
@@ -38,9 +40,9 @@ ESTIMATOR_OPTIONS = (
     Option("max_epochs", int, 100),
     Option("max_time", float, None),
     Option("early_stopping_patience", int, 20),
-    Option("missing", str, "error"),
+    Option("missing", str, "error", ("error", "interpolate", "ffill", "drop")),
     Option("aggregate_components", int, None),
-    Option("aggregate_fit", str, "means"),
+    Option("aggregate_fit", str, "means", ("means", "draws")),
     Option("noise_lags", int, 2),
     Option("calibrate_means", bool, True),
     Option("enforce_bounds", bool, True),

@@ -41,13 +41,37 @@ def _parse_optional(kind):
     return parse
 
 
+#: Estimator options that have a second, shared spelling: the one seed flag of every command.
+_ALIASES = {"random_state": ("--seed",)}
+
+
 def _add_estimator_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model options (defaults: TimeSeriesVAE's)")
     for param in _estimator_options():
         default, kind = param.default, param.kind
-        group.add_argument(f"--{param.name.replace('_', '-')}", dest=param.name,
-                           type=_parse_optional(kind), default=argparse.SUPPRESS,
-                           help=f"default: {default!r}")
+        flags = [*_ALIASES.get(param.name, ()), f"--{param.name.replace('_', '-')}"]
+        if kind is bool:
+            # --x / --no-x, like every other switch of the command line
+            group.add_argument(*flags, dest=param.name, action=argparse.BooleanOptionalAction,
+                               default=argparse.SUPPRESS, help=f"default: {default!r}")
+            continue
+        listed = f"one of {', '.join(param.choices)}; " if param.choices else ""
+        group.add_argument(*flags, dest=param.name, type=_parse_optional(kind),
+                           choices=param.choices, default=argparse.SUPPRESS,
+                           metavar=param.name.upper() if param.choices else None,
+                           help=f"{listed}default: {default!r}")
+
+
+def _switch(parser, name: str, help_text: str, default=False) -> None:
+    """A ``--name / --no-name`` switch."""
+    parser.add_argument(f"--{name}", action=argparse.BooleanOptionalAction, default=default,
+                        help=help_text)
+
+
+def _seed_flag(parser, default=None, help_text="random seed (same seed, same output)") -> None:
+    """The one seed flag of every command; ``--random-state`` is the same flag."""
+    parser.add_argument("--seed", "--random-state", dest="seed", type=int, default=default,
+                        help=help_text)
 
 
 def _load_config(path: str | None) -> dict:
@@ -76,7 +100,7 @@ def cmd_fit(args) -> int:
                    if hasattr(args, p.name)})
     columns = args.columns.split(",") if args.columns else None
     conditions = args.condition_cols.split(",") if args.condition_cols else None
-    model = TimeSeriesVAE(progress_bar=not args.no_progress, **params)
+    model = TimeSeriesVAE(progress_bar=args.progress is not False, **params)
     # fit reads the file itself: plain Parquet goes straight into the training array.
     model.fit(args.data, columns=columns, time_col=args.time_col, id_col=args.id_col,
               condition_cols=conditions)
@@ -159,22 +183,75 @@ def cmd_evaluate(args) -> int:
     from tsvae.evaluation import evaluate
     from tsvae.io import check_outputs, read_table
 
-    check_outputs([args.report, args.json], [args.real, args.synthetic],
+    check_outputs([args.report, args.json], [args.real, args.synthetic, args.model],
                   overwrite=args.overwrite)
-    real = read_table(args.real, time_col=args.time_col)
+    model, by = None, args.by.split(",") if args.by else None
+    n_past, time_col = args.n_past, args.time_col
+    if args.model:
+        from tsvae.estimator import TimeSeriesVAE
+        from tsvae.evaluation.model_inputs import condition_columns
+
+        model = TimeSeriesVAE.load(args.model)
+        n_past = n_past or model.n_past
+        time_col = time_col or model.time_col_
+    real = read_table(args.real, time_col=time_col)
     synthetic = read_table(args.synthetic,
-                           time_col=args.time_col if args.time_col in _columns(args.synthetic)
-                           else None)
-    report = evaluate(real, synthetic, args.n_past, checks=args.checks, fast=args.fast,
-                      random_state=args.seed, progress=None if not args.no_progress else False,
-                      plots_in_report=bool(args.report),
-                      by=args.by.split(",") if args.by else None)
+                           time_col=time_col if time_col in _columns(args.synthetic) else None)
+    if model is not None:
+        from tsvae.evaluation.model_inputs import real_for_model
+
+        real = real_for_model(model, real)
+        if by is None and condition_columns(model) and set(condition_columns(model)) <= set(
+                synthetic.columns):
+            by = condition_columns(model)
+    report = evaluate(real, synthetic, n_past, checks=_checks(args), fast=args.fast,
+                      random_state=args.seed, progress=args.progress,
+                      plots_in_report=bool(args.report), by=by,
+                      **({} if by else {"sources": _sources(args, real=args.real,
+                                                            synthetic=args.synthetic)}))
+    return _finish(report, args)
+
+
+def _sources(args, **paths) -> dict:
+    """Input files for the report's provenance: role -> path."""
+    out = {f"{role} data": path for role, path in paths.items()}
+    if getattr(args, "model", None):
+        out["model"] = args.model
+    return out
+
+
+def _finish(report, args) -> int:
+    """Print the report, write its files, and the exit status of evaluating commands."""
     print(report.to_markdown() if args.verbose else repr(report))
     _write_report(report, args)
     if args.json:
         report.to_json(args.json, overwrite=args.overwrite)
         print(f"summary: {args.json}")
     return 1 if (args.fail_on_fail and not report.passed) else 0
+
+
+def cmd_check(args) -> int:
+    from tsvae.estimator import TimeSeriesVAE
+    from tsvae.evaluation import evaluate
+    from tsvae.evaluation.model_inputs import condition_columns, real_for_model, sample_like
+    from tsvae.io import check_outputs, read_table
+
+    check_outputs([args.report, args.json], [args.model, args.data], overwrite=args.overwrite)
+    if args.n is not None and args.n < 1:
+        raise ValueError(f"-n must be a positive number of windows, got {args.n}.")
+    model = TimeSeriesVAE.load(args.model)
+    real = real_for_model(model, read_table(args.data, time_col=model.time_col_))
+    synthetic = sample_like(model, real, args.n, method=args.method, random_state=args.seed,
+                            observation_noise=not args.means)
+    by = condition_columns(model) or None
+    report = evaluate(real, synthetic, model.n_past, checks=_checks(args), fast=args.fast,
+                      random_state=args.seed, progress=args.progress,
+                      plots_in_report=bool(args.report), by=by,
+                      **({} if by else {"sources": _sources(args, real=args.data)}))
+    if by is None:
+        report.meta.update({"method": args.method, "generation_seed": args.seed,
+                            "synthetic_windows_generated": len(synthetic) // model.n_past})
+    return _finish(report, args)
 
 
 def _columns(path) -> list:
@@ -193,14 +270,15 @@ def cmd_compare(args) -> int:
 
     check_outputs([args.report], [args.model, args.real], overwrite=args.overwrite)
     model = TimeSeriesVAE.load(args.model)
-    real = read_table(args.real, time_col=args.time_col)
+    real = read_table(args.real, time_col=args.time_col or model.time_col_)
     if model.columns_ and set(model.columns_) <= set(real.columns):
         real = real[model.columns_]
     result = compare_methods(model, real, n=args.n, fast=args.fast, random_state=args.seed,
-                             checks=args.checks,
+                             checks=_checks(args),
                              plots_in_report=bool(args.report),
                              observation_noise=not args.means,
-                             progress=None if not args.no_progress else False)
+                             progress=args.progress,
+                             sources={"real data": args.real, "model": args.model})
     print(result.to_markdown())
     if args.report:
         result.to_html(args.report, overwrite=args.overwrite)
@@ -214,7 +292,7 @@ def cmd_demo(args) -> int:
     print("tsvae demo: fitting an LSTM VAE on the bundled energy data (19,734 rows x 28 "
           "features, 10-minute steps)...")
     result = run_demo(args.output_dir, max_epochs=args.max_epochs, max_time=args.max_time,
-                      progress_bar=not args.no_progress)
+                      progress_bar=args.progress is not False)
     print(f"trained {result.model.n_epochs_} epoch(s) in {result.fit_seconds:.0f} s")
     for path in result.files:
         print(f"wrote {path}")
@@ -228,21 +306,50 @@ def cmd_demo(args) -> int:
     return 0
 
 
+#: Generation methods (as ``tsvae.generation``; ``--help`` must not import torch).
+METHODS = ("aggregate", "prior", "posterior", "noisy_posterior")
+
+
+def _evaluation_flags(parser, *, fail_on_fail: bool = True, verbose: bool = True) -> None:
+    """The flags every evaluating command shares."""
+    parser.add_argument("--checks", nargs="+", metavar="CHECK",
+                        help="check names, groups or sets (default: the set 'default', every "
+                             "check but the TimeGAN GRU scores)")
+    _switch(parser, "timegan", "also run the TimeGAN-protocol GRU scores (discriminative, "
+                               "predictive): minutes on a CPU")
+    _switch(parser, "fast", "smaller samples, quicker")
+    _seed_flag(parser, default=0, help_text="random seed of the sampling and the checks "
+                                            "(default: %(default)s)")
+    parser.add_argument("--report", help="write an HTML report here")
+    if fail_on_fail:
+        _switch(parser, "fail-on-fail", "exit 1 when the verdict fails")
+    if verbose:
+        _switch(parser, "verbose", "print every row")
+    _switch(parser, "overwrite", "replace existing outputs")
+
+
+def _checks(args) -> list | None:
+    """``--checks`` plus the TimeGAN set when ``--timegan``."""
+    if not getattr(args, "timegan", False):
+        return args.checks
+    return [*(args.checks or ["default"]), "timegan"]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tsvae", description="Synthetic multivariate time series with sequence VAEs.",
         epilog="Example: tsvae fit data.csv --time-col date --n-past 24 -o model.tsvae")
     parser.add_argument("--version", action="version", version=f"tsvae {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", required=True)
+    _switch(parser, "debug", "show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name, help_text, example):
         p = sub.add_parser(name, help=help_text, description=help_text,
                            epilog=f"Example: {example}",
                            formatter_class=argparse.RawDescriptionHelpFormatter)
-        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                       help="show tracebacks on errors")
-        p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+        _switch(p, "debug", "show tracebacks on errors", default=argparse.SUPPRESS)
+        _switch(p, "progress", "show progress bars (default: when run in a terminal; "
+                "elsewhere each evaluation check logs its start and time)", default=None)
         return p
 
     fit = add("fit", "Train a model on a CSV or Parquet file and save it.",
@@ -255,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--condition-cols",
                      help="comma-separated condition columns (labels or static attributes)")
     fit.add_argument("--config", help="YAML or JSON file of model options (flags override)")
-    fit.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    _switch(fit, "overwrite", "replace an existing output")
     _add_estimator_flags(fit)
     fit.set_defaults(func=cmd_fit)
 
@@ -263,12 +370,11 @@ def build_parser() -> argparse.ArgumentParser:
               "tsvae generate energy.tsvae -n 1000 --method aggregate --seed 0 -o synth.csv")
     gen.add_argument("model", help="model file written by 'tsvae fit'")
     gen.add_argument("-n", type=int, help="number of windows")
-    gen.add_argument("--method", default=argparse.SUPPRESS,
-                     help="aggregate, prior, posterior or noisy_posterior (default: aggregate, "
-                          "the best fresh-sample method in the prior-vs-posterior study)")
-    gen.add_argument("--means", action="store_true",
-                     help="decoded means instead of draws of the observation model")
-    gen.add_argument("--match-residuals", action="store_true",
+    gen.add_argument("--method", default=argparse.SUPPRESS, choices=METHODS,
+                     help="one of %(choices)s (default: aggregate, the best fresh-sample "
+                          "method in the prior-vs-posterior study)")
+    _switch(gen, "means", "decoded means instead of draws of the observation model")
+    gen.add_argument("--match-residuals", action=argparse.BooleanOptionalAction, default=False,
                      help="prior/aggregate: take each window's residual from a training "
                           "window whose posterior covers its z (harder to detect, but near-"
                           "copies of training windows: see docs/concepts.md)")
@@ -279,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--start", metavar="DATE",
                      help="date every window's steps from DATE (e.g. '2024-01-01 00:00') at "
                           "the training data's frequency")
-    gen.add_argument("--seed", type=int, help="random seed (same seed, same output)")
+    _seed_flag(gen)
     gen.add_argument("--condition", action="append", metavar="KEY=VALUE",
                      help="generate for this condition (repeat for several columns)")
     gen.add_argument("-o", "--output", required=True, help="CSV or Parquet file to write")
@@ -287,43 +393,51 @@ def build_parser() -> argparse.ArgumentParser:
                      help="put ' before CSV header and text cells starting with = + - @ tab "
                           "or CR, so that a spreadsheet does not run them as formulas "
                           "(default: on; numbers are never changed)")
-    gen.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    _switch(gen, "overwrite", "replace an existing output")
     gen.set_defaults(func=cmd_generate)
 
     ev = add("evaluate", "Run the statistical checks on real vs synthetic data.",
-             "tsvae evaluate energy.csv synth.csv --time-col date --n-past 24 "
+             "tsvae evaluate energy.csv synth.csv --model energy.tsvae "
              "--report report.html --fail-on-fail")
     ev.add_argument("real", help="real data: a series file or a windows file")
     ev.add_argument("synthetic", help="synthetic data: 'tsvae generate' output or a series")
+    ev.add_argument("--model", help="model file: read the window length, time, id and "
+                                    "condition columns from it (flags still override)")
     ev.add_argument("--n-past", type=int, help="window length for series files")
     ev.add_argument("--time-col", help="timestamp column of series files")
-    ev.add_argument("--checks", nargs="+", help="check names or groups (default: all)")
-    ev.add_argument("--fast", action="store_true", help="smaller samples, quicker")
+    _evaluation_flags(ev)
     ev.add_argument("--by", help="comma-separated condition column(s): checks per value and "
                                  "condition fidelity")
-    ev.add_argument("--seed", type=int, default=0, help="random seed of the checks")
-    ev.add_argument("--report", help="write an HTML report here")
     ev.add_argument("--json", help="write a JSON summary here")
-    ev.add_argument("--fail-on-fail", action="store_true", help="exit 1 when the verdict fails")
-    ev.add_argument("--verbose", action="store_true", help="print every row")
-    ev.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     ev.set_defaults(func=cmd_evaluate)
+
+    chk = add("check", "Sample from a model and evaluate the samples against real data, in "
+              "one step. The window length, time, id and condition columns come from the "
+              "model file; exit codes as 'tsvae evaluate'.",
+              "tsvae check energy.tsvae energy.csv --method aggregate -n 1000 "
+              "--report check.html")
+    chk.add_argument("model", help="model file written by 'tsvae fit'")
+    chk.add_argument("data", help="real data (CSV or Parquet), as passed to 'tsvae fit'")
+    chk.add_argument("--method", default="aggregate", choices=METHODS,
+                     help="generation method, one of %(choices)s (default: %(default)s)")
+    chk.add_argument("-n", type=int,
+                     help="windows to generate (default: as many as the real data has, at "
+                          "most 10,000)")
+    _switch(chk, "means", "decoded means instead of draws of the decoder's likelihood")
+    _evaluation_flags(chk)
+    chk.add_argument("--json", help="write a JSON summary here")
+    chk.set_defaults(func=cmd_check)
 
     cmp_ = add("compare", "Compare the generation methods of a model side by side.",
                "tsvae compare energy.tsvae energy.csv --time-col date --report compare.html")
-    cmp_.add_argument("model")
-    cmp_.add_argument("real")
-    cmp_.add_argument("--time-col", help="timestamp column of the real file")
+    cmp_.add_argument("model", help="model file written by 'tsvae fit'")
+    cmp_.add_argument("real", help="real data (CSV or Parquet) to compare each method with")
+    cmp_.add_argument("--time-col", help="timestamp column of the real file (default: the "
+                                         "model's)")
     cmp_.add_argument("-n", type=int, help="windows per method (default: as many as real)")
-    cmp_.add_argument("--fast", action="store_true", help="smaller samples, quicker")
-    cmp_.add_argument("--seed", type=int, default=0)
-    cmp_.add_argument("--checks", nargs="+",
-                      help="check names or groups (default: all, the strongest detectors too)")
-    cmp_.add_argument("--means", action="store_true",
-                      help="compare decoded means (default: every method draws the "
+    _switch(cmp_, "means", "compare decoded means (default: every method draws the "
                            "observation model)")
-    cmp_.add_argument("--report", help="write an HTML report here")
-    cmp_.add_argument("--overwrite", action="store_true")
+    _evaluation_flags(cmp_, fail_on_fail=False, verbose=False)
     cmp_.set_defaults(func=cmd_compare)
 
     demo = add("demo", "Fit on the bundled energy data, generate, and print a comparison. "
@@ -331,8 +445,10 @@ def build_parser() -> argparse.ArgumentParser:
                "its output folder.", "tsvae demo --output-dir demo_output")
     demo.add_argument("--output-dir", default="demo_output",
                       help="folder of the demo's files (created; its demo files replaced)")
-    demo.add_argument("--max-epochs", type=int, default=20)
-    demo.add_argument("--max-time", type=float, default=150.0, help="seconds")
+    demo.add_argument("--max-epochs", type=int, default=20,
+                      help="training epochs at most (default: %(default)s)")
+    demo.add_argument("--max-time", type=float, default=150.0,
+                      help="training seconds at most (default: %(default)s)")
     demo.set_defaults(func=cmd_demo)
     return parser
 
@@ -368,30 +484,59 @@ def _interrupted(signals: _Signals) -> int:
     return 128 + (signals.received or signal.SIGINT)
 
 
+#: Errors that are the user's to fix: one line on stderr, exit 2.
+_USER_ERRORS = (ValueError, TypeError, FileNotFoundError, RuntimeError, OSError, OverflowError)
+#: Loggers that report each step of a long command (every evaluation check, its time).
+_STEP_LOGGERS = ("tsvae.evaluation",)
+
+
 def main(argv=None) -> int:
+    # The handlers come first: an interrupt while the arguments are read or a library is
+    # imported is an interrupt too.
+    signals = _Signals()
+    try:
+        with signals:
+            return _main(argv, signals)
+    except KeyboardInterrupt:
+        return _interrupted(signals)
+
+
+def _main(argv, signals: _Signals) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    if args.no_progress:
+    if args.progress is False:
         for name in ("pytorch_lightning", "lightning.pytorch"):
             logging.getLogger(name).setLevel(logging.ERROR)
-    with _Signals() as signals:
-        try:
-            return args.func(args)
-        except KeyboardInterrupt:
+    from tsvae._quiet import interactive
+
+    loggers = {name: logging.getLogger(name) for name in _STEP_LOGGERS}
+    levels = {name: logger.level for name, logger in loggers.items()}
+    if not (args.progress or interactive()):
+        # Nobody sees a progress bar: say what runs and how long it took instead.
+        for logger in loggers.values():
+            logger.setLevel(logging.INFO)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return _interrupted(signals)
+    except SystemExit:
+        # Lightning catches KeyboardInterrupt inside fit and calls sys.exit(1).
+        if signals.received is not None:
             return _interrupted(signals)
-        except SystemExit:
-            # Lightning catches KeyboardInterrupt inside fit and calls sys.exit(1).
-            if signals.received is not None:
-                return _interrupted(signals)
+        raise
+    except Exception as err:
+        if signals.received is not None:
+            # A library turned the interrupt into an error of its own (numba while compiling).
+            return _interrupted(signals)
+        if args.debug or not isinstance(err, _USER_ERRORS):
             raise
-        except (ValueError, TypeError, FileNotFoundError, RuntimeError, OSError,
-                OverflowError) as err:
-            if args.debug:
-                raise
-            # One line, whatever the error (YAML parser messages span several).
-            print(f"tsvae: error: {' '.join(str(err).split())}", file=sys.stderr)
-            return 2
+        # One line, whatever the error (YAML parser messages span several).
+        print(f"tsvae: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
+    finally:
+        for name, logger in loggers.items():
+            logger.setLevel(levels[name])
 
 
 if __name__ == "__main__":

@@ -85,19 +85,19 @@ def _card(name: str, value: str, share: float, note: str, good: bool) -> str:
 
 def score_cards(report) -> str:
     """A card per group (share of rows that pass) and per detector that ran."""
-    from tsvae.evaluation.report import GROUP_PASS_RATE
-    from tsvae.evaluation.scores import detection_scores, group_scores
+    from tsvae.evaluation.scores import detectors, group_scores
 
     cards = []
     for group, g in group_scores(report.table).iterrows():
         cards.append(_card(group, f"{g['score']:.0%}", g["score"],
                            f"{int(g['passed'])} of {int(g['rows'])} rows pass",
-                           g["score"] >= GROUP_PASS_RATE))
-    for label, score in detection_scores(report.table).items():
-        like_real = 1.0 - 2.0 * score
+                           bool(g["group_passed"])))
+    for label, d in detectors(report.table).items():
+        score, like_real = d["score"], 1.0 - 2.0 * d["score"]
+        verdict = "passes" if d["passed"] else "fails"
         cards.append(_card(f"detection: {label}", f"{like_real:.0%}", like_real,
-                           f"score {score:.3f}; accuracy {0.5 + score:.0%} (50% = cannot tell)",
-                           score <= 0.1))
+                           f"score {score:.3f} {verdict} (bound {d['threshold']:.3f}); "
+                           f"accuracy {0.5 + score:.0%} (50% = cannot tell)", d["passed"]))
     return f'<div class="cards">{"".join(cards)}</div>'
 
 
@@ -154,7 +154,14 @@ def _subtitle(meta: dict) -> str:
 def _provenance(meta: dict) -> str:
     items = []
     for key, value in meta.items():
-        if key == "model_parameters":
+        if key in ("model_parameters", "not_run"):
+            continue
+        if key == "inputs" and isinstance(value, dict):
+            for role, record in value.items():
+                items.append(f"<tr><td class='text'>input: {html.escape(str(role))}</td>"
+                             f"<td class='text'>{html.escape(str(record.get('file')))}, "
+                             f"{record.get('bytes', 0):,} bytes, SHA-256 "
+                             f"<code>{html.escape(str(record.get('sha256')))}</code></td></tr>")
             continue
         items.append(f"<tr><td class='text'>{html.escape(str(key))}</td>"
                      f"<td class='text'>{html.escape(str(value))}</td></tr>")
@@ -238,6 +245,15 @@ def _skipped(meta: dict) -> str:
     return f'<p class="muted">Not run on this data:</p><ul class="muted">{items}</ul>'
 
 
+def not_run(meta: dict) -> str:
+    """What the default left out and how to get it (the TimeGAN GRU scores)."""
+    left = meta.get("not_run")
+    if not left:
+        return ""
+    return (f'<p class="muted" id="not-run">Not run: {html.escape(", ".join(left["checks"]))}. '
+            f"{html.escape(left['how'])}</p>")
+
+
 def render_report(report) -> str:
     from tsvae.evaluation.scores import verdict_sentence
 
@@ -251,7 +267,8 @@ def render_report(report) -> str:
         '<p class="muted">Each group score is the share of its rows that pass; a group passes '
         "at 80%, the verdict needs every group. Detection cards: how often a classifier "
         "trained to tell synthetic from real windows fails (100% = it cannot tell them "
-        "apart).</p>", _skipped(report.meta), _giveaways(report.meta), "</section>",
+        "apart).</p>", _skipped(report.meta), not_run(report.meta), _giveaways(report.meta),
+        "</section>",
         '<section id="failures"><h2>Failures, worst first</h2>', _failures(report),
         "</section>",
         _figures(report),

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from tsvae.evaluation.base import ROW_COLUMNS
+from tsvae.evaluation.scores import GROUP_PASS_RATE, group_scores
 
-#: A group passes when at least this share of its rows pass; the verdict needs every group.
-GROUP_PASS_RATE = 0.8
+__all__ = ["GROUP_PASS_RATE", "EvaluationReport"]
 
 
 def _fmt(value) -> str:
@@ -50,11 +50,7 @@ class EvaluationReport:
     # ----------------------------------------------------------------- figures
     def group_summary(self) -> pd.DataFrame:
         """Rows, passed rows and pass rate per group."""
-        grouped = self.table.groupby("group", sort=False)["passed"]
-        out = pd.DataFrame({"rows": grouped.size(), "passed": grouped.sum().astype(int)})
-        out["pass_rate"] = out["passed"] / out["rows"]
-        out["group_passed"] = out["pass_rate"] >= GROUP_PASS_RATE
-        return out
+        return group_scores(self.table).rename(columns={"score": "pass_rate"})
 
     @property
     def passed(self) -> bool:
@@ -128,6 +124,8 @@ class EvaluationReport:
             lines.append(f"| {group} | {g['rows']} | {g['passed']} | {g['pass_rate']:.0%} |")
         for name, reason in (self.meta.get("skipped") or {}).items():
             lines.append(f"\nNot run: {name} ({reason})")
+        if self.meta.get("not_run"):
+            lines.append(f"\n{self.meta['not_run']['how']}")
         lines += ["", "| " + " | ".join(ROW_COLUMNS) + " |",
                   "|" + "---|" * len(ROW_COLUMNS)]
         for record in self.table.itertuples(index=False):

@@ -16,21 +16,43 @@ DETECTORS = (("minirocket", "MiniRocket classifier"),
              ("discriminative", "GRU classifier (TimeGAN protocol)"))
 
 
+#: A group passes when at least this share of its rows pass; the verdict needs every group.
+GROUP_PASS_RATE = 0.8
+
+
 def group_scores(table: pd.DataFrame) -> pd.DataFrame:
-    """Per group present in ``table`` (in table order): rows, passed rows and the score, the
-    share of rows that pass (0-100%).
+    """Per group present in ``table`` (in table order): rows, passed rows, the score (the
+    share of rows that pass, 0-100%) and ``group_passed`` (score >= :data:`GROUP_PASS_RATE`).
+
+    Every reading of a group (its card, its row in the comparison, the verdict) comes from
+    here, and every row's ``passed`` from its check's own rule.
 
     Examples
     --------
     >>> import pandas as pd
     >>> t = pd.DataFrame({"group": ["a", "a", "b"], "passed": [True, False, True]})
-    >>> group_scores(t)["score"].tolist()
-    [0.5, 1.0]
+    >>> group_scores(t)[["score", "group_passed"]].values.tolist()
+    [[0.5, False], [1.0, True]]
     """
     grouped = table.groupby("group", sort=False)["passed"]
     out = pd.DataFrame({"rows": grouped.size(), "passed": grouped.sum().astype(int)})
     out["score"] = out["passed"] / out["rows"]
+    out["group_passed"] = out["score"] >= GROUP_PASS_RATE
     return out
+
+
+def check_passed(table: pd.DataFrame, check: str) -> bool | None:
+    """Whether every row of ``check`` passes its rule (None when the check did not run).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"check": ["ks", "ks", "dcr"], "passed": [True, False, True]})
+    >>> check_passed(t, "ks"), check_passed(t, "dcr"), check_passed(t, "acf")
+    (False, True, None)
+    """
+    rows = table.loc[table["check"] == check, "passed"]
+    return bool(rows.astype(bool).all()) if len(rows) else None
 
 
 def severity(record) -> float:
@@ -90,15 +112,23 @@ def worst_features(table: pd.DataFrame, columns, n: int = 6) -> list[str]:
 def detection_scores(table: pd.DataFrame) -> dict[str, float]:
     """The detectors that ran, as ``label -> score`` where the score is ``|accuracy - 0.5|``
     (0: the detector cannot tell synthetic from real; 0.5: it always can)."""
+    return {label: d["score"] for label, d in detectors(table).items()}
+
+
+def detectors(table: pd.DataFrame) -> dict[str, dict]:
+    """The detectors that ran: ``label -> {"check", "score", "threshold", "passed"}``;
+    ``passed`` is the check's own rule (its row), the only reading a card may show."""
     out = {}
     for check, label in DETECTORS:
         rows = table[table["check"] == check]
         if len(rows):
-            out[label] = float(rows["statistic"].astype(float).mean())
+            out[label] = {"check": check, "score": float(rows["statistic"].astype(float).mean()),
+                          "threshold": float(rows["threshold"].astype(float).max()),
+                          "passed": bool(rows["passed"].astype(bool).all())}
     return out
 
 
-def verdict_sentence(table: pd.DataFrame, pass_rate: float = 0.8) -> str:
+def verdict_sentence(table: pd.DataFrame) -> str:
     """One sentence: the verdict, the failing groups and the checks that fail most in each.
 
     Examples
@@ -112,10 +142,10 @@ def verdict_sentence(table: pd.DataFrame, pass_rate: float = 0.8) -> str:
     if not len(table):
         return "No check ran."
     scores = group_scores(table)
-    failing = scores[scores["score"] < pass_rate]
+    failing = scores[~scores["group_passed"]]
     if failing.empty:
         return (f"PASS: every group ({', '.join(scores.index)}) passes at least "
-                f"{pass_rate:.0%} of its rows.")
+                f"{GROUP_PASS_RATE:.0%} of its rows.")
     parts = []
     for group, g in failing.iterrows():
         rows = table[table["group"] == group]

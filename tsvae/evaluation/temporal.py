@@ -1,7 +1,9 @@
 """Temporal checks: do synthetic windows move through time like real ones?
 
-Per-window statistics are computed with statsmodels on up to ``max_windows // 4`` windows of
-each side (a few hundred), then compared as averages or rates.
+Per-window statistics are computed on up to ``max_windows // 4`` windows of each side (a few
+hundred), then compared as averages or rates: the autocorrelations, partial autocorrelations,
+Ljung-Box and plain Dickey-Fuller statistics for all windows at once (the formulas of
+statsmodels, whose functions the docstrings check them against), KPSS window by window.
 """
 
 from __future__ import annotations
@@ -33,6 +35,64 @@ def _per_window(windows: np.ndarray, j: int, fn) -> np.ndarray:
     return np.asarray(out, dtype=np.float64)
 
 
+def _varying(x: np.ndarray) -> np.ndarray:
+    """The windows ``(N, T)`` of one feature that move (a flat window has no autocorrelation
+    or stationarity to speak of), in float64."""
+    x = np.asarray(x, dtype=np.float64)
+    return x[np.ptp(x, axis=1) > 1e-12]
+
+
+def window_acf(x: np.ndarray, n_lags: int) -> np.ndarray:
+    """Autocorrelation of each row of ``x`` ``(N, T)`` at lags 0 to ``n_lags``, as statsmodels
+    ``acf(row, nlags=n_lags, fft=False)`` computes it (demeaned, divided by the lag-0 sum), for
+    all rows at once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statsmodels.tsa.stattools import acf
+    >>> x = np.random.default_rng(0).normal(size=(3, 24))
+    >>> bool(np.allclose(window_acf(x, 5)[1], acf(x[1], nlags=5, fft=False)))
+    True
+    """
+    c = x - x.mean(axis=1, keepdims=True)
+    lag0 = (c * c).sum(axis=1)
+    out = np.ones((len(x), n_lags + 1))
+    for k in range(1, n_lags + 1):
+        out[:, k] = (c[:, k:] * c[:, :-k]).sum(axis=1) / lag0
+    return out
+
+
+def window_pacf(rho: np.ndarray) -> np.ndarray:
+    """Partial autocorrelations at lags 1..K from autocorrelations ``rho`` ``(N, K + 1)`` by
+    the Durbin-Levinson recursion: statsmodels ``pacf(method="ywm")`` (Yule-Walker on the
+    MLE autocovariance), for all rows at once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statsmodels.tsa.stattools import pacf
+    >>> x = np.random.default_rng(0).normal(size=(3, 24))
+    >>> ours = window_pacf(window_acf(x, 5))[2]
+    >>> bool(np.allclose(ours, pacf(x[2], nlags=5, method="ywm")[1:]))
+    True
+    """
+    n, k_max = rho.shape[0], rho.shape[1] - 1
+    out = np.empty((n, k_max))
+    phi = np.zeros((n, 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k in range(1, k_max + 1):
+            if k == 1:
+                kk = rho[:, 1]
+            else:
+                previous = rho[:, k - 1:0:-1]  # rho_{k-1} .. rho_1
+                kk = ((rho[:, k] - (phi * previous).sum(axis=1))
+                      / (1 - (phi * rho[:, 1:k]).sum(axis=1)))
+            phi = np.concatenate([phi - kk[:, None] * phi[:, ::-1], kk[:, None]], axis=1)
+            out[:, k - 1] = kk
+    return out
+
+
 def _sample_pair(data, options, share: int = 4):
     limit = max(50, options.max_windows // share)
     return (subsample(data.real_scaled, limit, options.rng),
@@ -43,7 +103,9 @@ class _CorrelogramCheck(Check):
     group = "temporal"
     threshold = 0.15
 
-    def correlogram(self, window: np.ndarray, n_lags: int) -> np.ndarray:
+    def correlograms(self, windows: np.ndarray, n_lags: int) -> np.ndarray:
+        """Lags 1..``n_lags`` of every moving window ``(N, T)`` of one feature; rows that
+        cannot be computed (a singular autocovariance) are left out."""
         raise NotImplementedError
 
     def run(self, data, options):
@@ -51,8 +113,8 @@ class _CorrelogramCheck(Check):
         n_lags = _n_lags(real.shape[1])
         rows = []
         for j, column in enumerate(data.columns):
-            r = _per_window(real, j, lambda w, k=n_lags: self.correlogram(w, k))
-            s = _per_window(synth, j, lambda w, k=n_lags: self.correlogram(w, k))
+            r = self.correlograms(_varying(real[:, :, j]), n_lags)
+            s = self.correlograms(_varying(synth[:, :, j]), n_lags)
             if len(r) == 0 or len(s) == 0:
                 passed = len(r) == len(s)
                 rows.append(row(self, column, 0.0 if passed else 1.0, threshold=self.threshold,
@@ -78,10 +140,8 @@ class Autocorrelation(_CorrelogramCheck):
     rule = ("passes when at every lag the gap lies within the real data's sampling band "
             "(2 standard errors) or within 0.15, whichever is wider.")
 
-    def correlogram(self, window, n_lags):
-        from statsmodels.tsa.stattools import acf
-
-        return acf(window, nlags=n_lags, fft=False)[1:]
+    def correlograms(self, windows, n_lags):
+        return window_acf(windows, n_lags)[:, 1:]
 
 
 class PartialAutocorrelation(_CorrelogramCheck):
@@ -90,10 +150,9 @@ class PartialAutocorrelation(_CorrelogramCheck):
                    "feature, averaged over windows; statistic as for acf.")
     rule = "as for acf: every lag within the real sampling band or within 0.15."
 
-    def correlogram(self, window, n_lags):
-        from statsmodels.tsa.stattools import pacf
-
-        return np.clip(pacf(window, nlags=n_lags, method="ywm")[1:], -1, 1)
+    def correlograms(self, windows, n_lags):
+        values = window_pacf(window_acf(windows, n_lags))
+        return np.clip(values[np.isfinite(values).all(axis=1)], -1, 1)
 
 
 class _RateAgreement(Check):
@@ -105,12 +164,17 @@ class _RateAgreement(Check):
     def rejects(self, window: np.ndarray) -> float:
         raise NotImplementedError
 
+    def rejections(self, windows: np.ndarray) -> np.ndarray:
+        """1.0 where the test rejects, per moving window ``(N, T)`` of one feature (default:
+        :meth:`rejects` window by window)."""
+        return _per_window(windows[:, :, None], 0, self.rejects)
+
     def run(self, data, options):
         real, synth = _sample_pair(data, options, share=8)
         rows = []
         for j, column in enumerate(data.columns):
-            r = _per_window(real, j, self.rejects)
-            s = _per_window(synth, j, self.rejects)
+            r = self.rejections(_varying(real[:, :, j]))
+            s = self.rejections(_varying(synth[:, :, j]))
             r_rate = float(r.mean()) if len(r) else 0.0
             s_rate = float(s.mean()) if len(s) else 0.0
             gap = abs(r_rate - s_rate)
@@ -126,11 +190,15 @@ class LjungBox(_RateAgreement):
                    "5%. Statistic: the gap between the real and synthetic shares.")
     rule = "passes when the shares differ by at most 0.25."
 
-    def rejects(self, window):
-        from statsmodels.stats.diagnostic import acorr_ljungbox
+    def rejections(self, windows):
+        # acorr_ljungbox's statistic, from the autocorrelations of all windows at once
+        from scipy.stats import chi2
 
-        lags = _n_lags(len(window))
-        return float(acorr_ljungbox(window, lags=[lags])["lb_pvalue"].iloc[0] < 0.05)
+        steps = windows.shape[1]
+        lags = _n_lags(steps)
+        rho = window_acf(windows, lags)[:, 1:]
+        q = steps * (steps + 2) * (rho**2 / (steps - np.arange(1, lags + 1))).sum(axis=1)
+        return (chi2.sf(q, lags) < 0.05).astype(np.float64)
 
 
 class ADF(_RateAgreement):
@@ -148,6 +216,26 @@ class ADF(_RateAgreement):
         # below 50 steps, Schwert's rule above.
         lags = 0 if len(window) < 50 else int(12 * (len(window) / 100) ** 0.25)
         return float(adfuller(window, maxlag=lags, autolag=None)[1] < 0.05)
+
+    def rejections(self, windows):
+        if windows.shape[1] >= 50:
+            return super().rejections(windows)
+        # Plain Dickey-Fuller (adfuller's maxlag=0 regression: the step on the previous
+        # level and a constant) for all windows at once; MacKinnon's p-value as adfuller.
+        from statsmodels.tsa.adfvalues import mackinnonp
+
+        level, step = windows[:, :-1], np.diff(windows, axis=1)
+        level = level - level.mean(axis=1, keepdims=True)
+        step = step - step.mean(axis=1, keepdims=True)
+        spread = (level * level).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = (level * step).sum(axis=1) / spread
+            residual = step - slope[:, None] * level
+            scale = np.sqrt((residual * residual).sum(axis=1) / (step.shape[1] - 2) / spread)
+            stat = slope / scale
+        stat = stat[np.isfinite(stat)]
+        return np.array([mackinnonp(t, regression="c", N=1) < 0.05 for t in stat],
+                        dtype=np.float64)
 
 
 class KPSS(_RateAgreement):

@@ -331,3 +331,12 @@ def test_reserved_names_are_refused_for_the_time_index_too(frame, where):
 def test_generate_names_a_bad_seed(model, seed):
     with pytest.raises(ValueError, match="random_state must be"):
         model.generate(2, random_state=seed)
+
+
+@pytest.mark.parametrize("value", [["a", "b"], {"a": 1}, np.array(["a"])])
+def test_a_condition_value_must_be_one_value(value):
+    from tsvae.data.conditions import ConditionEncoder
+
+    encoder = ConditionEncoder().fit(pd.DataFrame({"lab": ["a", "b", "a"]}))
+    with pytest.raises(ValueError, match=r"conditions\['lab'\] must be one value .* got a "):
+        encoder.transform({"lab": value})

@@ -85,6 +85,12 @@ class ConditionEncoder:
     def as_frame(self, conditions) -> pd.DataFrame:
         """A dict (one condition for every window) or a frame of rows, checked for columns."""
         if isinstance(conditions, dict):
+            for key, value in conditions.items():
+                if not pd.api.types.is_scalar(value):
+                    raise ValueError(
+                        f"conditions[{key!r}] must be one value (a string, number or bool) "
+                        f"for every window, got a {type(value).__name__}; pass a DataFrame "
+                        "with one row per window to vary it.")
             frame = pd.DataFrame({k: [v] for k, v in conditions.items()})
         elif isinstance(conditions, pd.DataFrame):
             frame = conditions

@@ -122,9 +122,6 @@ def cmd_generate(args) -> int:
         options["observation_noise"] = False
     if args.condition:
         options["conditions"] = _parse_conditions(model, args.condition)
-    if args.match_residuals and args.series_length is not None:
-        raise ValueError("--match-residuals applies to windows, not to --series-length; "
-                         "drop one of them.")
     if args.start is not None and args.series_length is not None:
         raise ValueError("--start dates windows; a --series-length series continues the "
                          "training data's own timestamps. Drop one of them.")
@@ -136,9 +133,7 @@ def cmd_generate(args) -> int:
     else:
         if args.n is None:
             raise ValueError("Pass -n (number of windows) or --series-length.")
-        frame = model.generate(args.n, random_state=args.seed,
-                               match_residuals=args.match_residuals, start=args.start,
-                               **options)
+        frame = model.generate(args.n, random_state=args.seed, start=args.start, **options)
         write_table(frame, args.output, overwrite=args.overwrite, escape=args.csv_escape)
         print(f"wrote {args.n} windows to {args.output}")
     return 0
@@ -373,11 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--method", default=argparse.SUPPRESS, choices=METHODS,
                      help="one of %(choices)s (default: aggregate, the best fresh-sample "
                           "method in the prior-vs-posterior study)")
-    _switch(gen, "means", "decoded means instead of draws of the observation model")
-    gen.add_argument("--match-residuals", action=argparse.BooleanOptionalAction, default=False,
-                     help="prior/aggregate: take each window's residual from a training "
-                          "window whose posterior covers its z (harder to detect, but near-"
-                          "copies of training windows: see docs/concepts.md)")
+    _switch(gen, "means", "decoded means instead of draws of the decoder's likelihood")
     gen.add_argument("--noise-scale", type=float, default=argparse.SUPPRESS,
                      help="posterior noise multiplier of noisy_posterior (default: 1.0)")
     gen.add_argument("--series-length", type=int,

@@ -34,14 +34,37 @@ class LatentDiagnostics:
     per_dimension: pd.DataFrame
     summary: dict
 
+    def to_dict(self) -> dict:
+        """Plain values for a model file: the table by column, the figures by name."""
+        return {"per_dimension": {c: [v.item() for v in self.per_dimension[c].to_numpy()]
+                                  for c in self.per_dimension.columns},
+                "summary": {k: v for k, v in self.summary.items()}}
+
+    @classmethod
+    def from_dict(cls, stored: dict) -> LatentDiagnostics:
+        """Inverse of :meth:`to_dict`."""
+        table = pd.DataFrame(stored["per_dimension"])
+        table.index = pd.RangeIndex(len(table), name="dimension")
+        return cls(table, dict(stored["summary"]))
+
     def __repr__(self) -> str:
         figures = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                             for k, v in self.summary.items())
         return f"LatentDiagnostics({figures})\n{self.per_dimension.to_string()}"
 
 
+def _stored_latents(model, what: str):
+    """The training windows' posteriors, or a clear error for a model loaded without them."""
+    stored = model.train_latents_
+    if stored is None:
+        raise ValueError(f"{what} needs the training windows' codes, which this model's file "
+                         "does not hold (saved without keep_training_data=True); refit the "
+                         "model, or save it with keep_training_data=True.")
+    return stored.latents
+
+
 def _reference_latents(model, rng: np.random.Generator) -> np.ndarray:
-    latents = model.train_latents_.latents
+    latents = _stored_latents(model, "The latent PCA plot")
     draws = latents.draw(rng)
     if len(draws) > MAX_REFERENCE_LATENTS:
         draws = draws[rng.choice(len(draws), MAX_REFERENCE_LATENTS, replace=False)]
@@ -91,6 +114,8 @@ def cached_prior_hole_score(model, *, n_reference: int = MAX_REFERENCE_LATENTS,
     True
     """
     stored = model.train_latents_
+    if stored is None:  # loaded without the codes: the score computed at fit
+        return float(model.latent_summary_["summary"]["prior_hole_score"])
     cached = model.__dict__.get("_prior_hole")
     if cached is not None and cached[0] is stored:
         return cached[1]
@@ -119,7 +144,9 @@ def latent_diagnostics(model, *, active_threshold: float = 0.01, n_prior: int = 
     ['kl', 'active', 'mu_variance', 'aggregate_mean', 'aggregate_variance']
     """
     model._check_fitted()
-    latents = model.train_latents_.latents
+    if model.train_latents_ is None and getattr(model, "latent_summary_", None) is not None:
+        return LatentDiagnostics.from_dict(model.latent_summary_)  # as computed at fit
+    latents = _stored_latents(model, "latent_diagnostics")
     mu, variance = latents.mu, np.exp(latents.log_var)
     kl = 0.5 * (mu**2 + variance - latents.log_var - 1.0)
     mu_var = mu.var(axis=0)

@@ -18,11 +18,6 @@ from tsvae.data.schema import OutputSchema
 from tsvae.data.validate import MISSING_POLICIES, validate_frame, validate_windows
 from tsvae.data.windows import sliding_windows
 from tsvae.generation.latents import TrainingLatents
-from tsvae.generation.mean_calibration import (
-    ConditionalMeanCalibrationAccumulator,
-    MeanCalibrationAccumulator,
-)
-from tsvae.generation.observation import ConditionalResidualAccumulator
 from tsvae.generation.samplers import FIT_TO, AggregateSampler, Latents
 from tsvae.model.lightning import VAELightningModule
 from tsvae.model.vae import SequenceVAE
@@ -85,12 +80,13 @@ class TimeSeriesVAE(BaseEstimator):
         Width of the encoder and decoder layers.
     num_layers : int
         Recurrent layers (``lstm``) or convolution blocks (``conv``).
-    alpha : float
-        Weight of the reconstruction in the loss ``alpha * reconstruction + beta * KL``
-        (squared error summed over steps and features). ``alpha=20`` matches a Gaussian
-        decoder with a noise std of about 0.16 on the [0, 1] min-max scale; ``alpha=1`` (std
-        0.7 of the range) lets the latent code collapse; large values (300) push the
-        posteriors away from the prior (see the prior-vs-posterior study in the docs).
+    alpha : float, optional
+        ``None`` (the default): the decoder learns its likelihood, a scale for every value
+        (see :mod:`tsvae.nn.likelihood`), and training maximises the ELBO. A number fixes it
+        instead, as the classic loss ``alpha * squared error + beta * KL`` does: a Gaussian
+        decoder of standard deviation ``1 / sqrt(2 alpha)`` on the scaled data (``alpha=20``:
+        0.16 of the [0, 1] min-max range), from which generation then draws. Kept for the
+        prior-vs-posterior study (``docs/prior-vs-posterior.md``).
     beta : float
         Weight of the KL term in the same loss.
     kl_warmup_epochs : int
@@ -127,20 +123,12 @@ class TimeSeriesVAE(BaseEstimator):
         (fresh windows closer to what the decoder reconstructs, harder to detect) or one
         posterior draw per window (more spread, somewhat farther from the training windows).
         See ``docs/concepts.md``.
-    noise_lags : int
-        Order ``p`` of the observation model: a VAR(p) fitted to the training residuals
-        (``x`` minus its calibrated decoded mean) after training, whose draws fresh samples add
-        to the decoded mean.
-    calibrate_means : bool
-        After training, fit a linear map from each feature's decoded window onto its data
-        window (least squares on the principal directions in which decoded windows vary at
-        least as much as on average, gain at most 2) and apply it to every decoded window.
-        Along those directions its residuals are uncorrelated with the mean, so adding a
-        random training residual keeps the data's variance (see ``docs/concepts.md``).
-        A model with conditions gets one map per condition value (values with at least
-        100 training windows; continuous conditions get none). Models without a past
-        context only (``n_future=0``), and windows of at most 4,000,000 features x steps x
-        steps values.
+    head_rank : int
+        Shared innovation factors per step of the likelihood head: draws can move several
+        features together within a step (0: features independent given the steps before).
+    free_bits : float
+        Nats per latent dimension below which the KL term no longer pushes (free bits):
+        keeps the window-level code in use beside the autoregressive head.
     enforce_bounds : bool
         Clip every output value to the range of its column observed at fit (a non-negative
         load stays non-negative).
@@ -177,7 +165,7 @@ class TimeSeriesVAE(BaseEstimator):
         latent_dim: int = 8,
         hidden_size: int = 64,
         num_layers: int = 1,
-        alpha: float = 20.0,
+        alpha: float | None = None,
         beta: float = 1.0,
         kl_warmup_epochs: int = 0,
         scaler: str = "minmax",
@@ -192,8 +180,8 @@ class TimeSeriesVAE(BaseEstimator):
         missing: str = "error",
         aggregate_components: int | None = None,
         aggregate_fit: str = "means",
-        noise_lags: int = 2,
-        calibrate_means: bool = True,
+        head_rank: int = 0,
+        free_bits: float = 0.0,
         enforce_bounds: bool = True,
         enforce_types: bool = True,
         snap_discrete: bool = True,
@@ -222,8 +210,8 @@ class TimeSeriesVAE(BaseEstimator):
         self.missing = missing
         self.aggregate_components = aggregate_components
         self.aggregate_fit = aggregate_fit
-        self.noise_lags = noise_lags
-        self.calibrate_means = calibrate_means
+        self.head_rank = head_rank
+        self.free_bits = free_bits
         self.enforce_bounds = enforce_bounds
         self.enforce_types = enforce_types
         self.snap_discrete = snap_discrete
@@ -371,6 +359,7 @@ class TimeSeriesVAE(BaseEstimator):
             torch.manual_seed(self.seed_)
             vae = self._build_vae()
             module = VAELightningModule(vae, alpha=self.alpha, beta=self.beta,
+                                        free_bits=self.free_bits,
                                         kl_warmup_epochs=self.kl_warmup_epochs,
                                         learning_rate=self.learning_rate)
             run_training(trainer, module, datamodule)
@@ -386,12 +375,25 @@ class TimeSeriesVAE(BaseEstimator):
         self.aggregate_sampler_ = AggregateSampler(
             self.aggregate_components, fit_to=self.aggregate_fit, random_state=self.seed_
         ).fit(self.train_latents_.latents)
+        from tsvae.diagnostics import latent_diagnostics
+
+        # Low-dimensional figures a model file keeps even without the training codes.
+        self.latent_summary_ = latent_diagnostics(self).to_dict()
 
     def _build_vae(self) -> SequenceVAE:
         return SequenceVAE(self.n_model_features, self.n_past, self.n_future,
                            architecture=self.architecture, latent_dim=self.latent_dim,
                            hidden_size=self.hidden_size, num_layers=self.num_layers,
-                           condition_dim=self.condition_dim)
+                           condition_dim=self.condition_dim, head_rank=self.head_rank,
+                           legacy_output=getattr(self, "legacy_", None) is not None)
+
+    @property
+    def draw_scale(self) -> float | None:
+        """The fixed standard deviation of ``p(x | z)`` of a model trained with a fixed
+        ``alpha`` (``None``: the likelihood head's learned scales)."""
+        from tsvae.nn.likelihood import fixed_scale
+
+        return None if self.alpha is None else fixed_scale(self.alpha)
 
     @property
     def condition_dim(self) -> int:
@@ -426,88 +428,39 @@ class TimeSeriesVAE(BaseEstimator):
         """Whether the decoder reads a past context or a condition vector beside ``z``."""
         return bool(self.n_future or self.condition_dim)
 
-    def _mean_calibration_fits(self) -> bool:
-        """Whether this model can carry a mean calibration: windows decoded without a past
-        context (the map does not read it; a model with conditions gets one map per
-        condition value instead) of a size the map allows."""
-        return (not self.n_future
-                and MeanCalibrationAccumulator.fits(self.n_past, self.n_model_features))
-
     def _encode_training(self, dataset, bounds, batch_size: int = 4096) -> TrainingLatents:
+        """Posteriors (and, with a past, the decoder's past context) of the training windows;
+        a seeded random subset beyond :data:`MAX_STORED_LATENTS`."""
         chosen = np.arange(len(dataset))
         if len(chosen) > MAX_STORED_LATENTS:
             rng = np.random.default_rng(self.seed_)
             chosen = np.sort(rng.choice(len(chosen), MAX_STORED_LATENTS, replace=False))
             logger.info("keeping the posteriors of %d of %d training windows",
                         MAX_STORED_LATENTS, len(dataset))
-        batches = [chosen[first:first + batch_size].tolist()
-                   for first in range(0, len(chosen), batch_size)]
-
-        def windows_of(index):
-            batch = dataset.__getitems__(index)
-            batch, condition = batch if isinstance(batch, tuple) else (batch, None)
-            past = batch[:, : self.n_past] if self.n_future else None
-            return batch, condition, past
-
-        # Pass 1: posteriors, and the map from decoded means onto the data.
         mus, log_vars, contexts, conditions = [], [], [], []
-        calibrate = self.calibrate_means and self._mean_calibration_fits()
-        if self.calibrate_means and not calibrate and not self.n_future:
-            logger.info("windows of %d steps x %d features are too large for the mean "
-                        "calibration; decoded means are used as they are", self.n_past,
-                        self.n_model_features)
-        calibration = None
-        if calibrate:
-            calibration = (ConditionalMeanCalibrationAccumulator if self.condition_dim
-                           else MeanCalibrationAccumulator)(self.n_past, self.n_model_features)
-        residuals = ConditionalResidualAccumulator(
-            self.n_model_features, self.noise_lags, expected_windows=len(chosen),
-            random_state=self.seed_)
         with torch.inference_mode():
-            for index in batches:
-                batch, condition, past = windows_of(index)
+            for first in range(0, len(chosen), batch_size):
+                batch = dataset.__getitems__(chosen[first:first + batch_size].tolist())
+                batch, condition = batch if isinstance(batch, tuple) else (batch, None)
                 if condition is not None:
                     conditions.append(condition.numpy().copy())
                 mu, log_var = self.vae_.encode(batch, condition)
+                past = batch[:, : self.n_past] if self.n_future else None
+                decoded = self.vae_.decode(mu, past, condition)
+                check_reconstructions(mu.numpy(), log_var.numpy(),
+                                      (self.vae_.target(batch) - decoded).numpy(),
+                                      self.learning_rate)
                 mus.append(mu.numpy().copy())
                 log_vars.append(log_var.numpy().copy())
                 if self.n_future:
                     contexts.append(self.vae_.past_context(past).numpy().copy())
-                decoded = self.vae_.decode(mu, past, condition).numpy()
-                target = self.vae_.target(batch).numpy()
-                check_reconstructions(mus[-1], log_vars[-1], target - decoded,
-                                      self.learning_rate)
-                if calibration is not None:
-                    calibration.add(decoded, target,
-                                    *([condition.numpy()] if self.condition_dim else []))
-                else:  # no map: the residuals around the decoded means, in this one pass
-                    residuals.add(target - decoded,
-                                  None if condition is None else condition.numpy(),
-                                  latents=(mus[-1], log_vars[-1]))
-        mean_map = calibration.fit() if calibration is not None else None
-
-        # Pass 2 (with a map): the residuals around the calibrated means.
-        if calibration is not None:
-            with torch.inference_mode():
-                for i, index in enumerate(batches):
-                    batch, condition, past = windows_of(index)
-                    decoded = self.vae_.decode(torch.from_numpy(mus[i]), past,
-                                               condition).numpy()
-                    if mean_map is not None:
-                        decoded = mean_map.apply(
-                            decoded, None if condition is None else condition.numpy())
-                    residuals.add(self.vae_.target(batch).numpy() - decoded,
-                                  None if condition is None else condition.numpy(),
-                                  latents=(mus[i], log_vars[i]))
         starts = dataset.starts.numpy()[chosen]
         series = np.searchsorted(np.array([b for _, b in bounds]), starts, side="right")
         return TrainingLatents(
             Latents(np.concatenate(mus), np.concatenate(log_vars)),
             series.astype(np.int64),
             np.concatenate(contexts) if contexts else None,
-            residuals.fit(),
             np.concatenate(conditions) if conditions else None,
-            mean_map,
         )
 
     # ------------------------------------------------------------------ windows in and out
@@ -603,27 +556,29 @@ class TimeSeriesVAE(BaseEstimator):
         return mu.numpy(), log_var.numpy()
 
     def reconstruct(self, x, *, conditions=None, as_array: bool = False, layout: str = "long"):
-        """Decode the posterior mean of real windows, in original units (schema restored,
-        ``layout`` as in :func:`tsvae.generate_new_data`)."""
+        """Decode the posterior mean of real windows into their decoded mean (each step's mean
+        fed back), in original units (schema restored, ``layout`` as in
+        :func:`tsvae.generate_new_data`). The same as ``generate(method="noisy_posterior",
+        noise_scale=0, observation_noise=False, x=x)``."""
         from tsvae.data.long_format import check_layout
+        from tsvae.generation.generate import decode_windows
 
         check_layout(layout)
         windows, condition = self._windows_and_conditions(x, conditions)
         with torch.inference_mode():
             mu, _ = self.vae_.encode(windows, condition)
             past = windows[:, : self.n_past] if self.n_future else None
-            decoded = self.vae_.decode(mu, past, condition).numpy()
-        mean_map = self.train_latents_.mean_calibration
-        if mean_map is not None:
-            decoded = mean_map.apply(decoded,
-                                     None if condition is None else condition.numpy())
+            context = self.vae_.context(past, condition)
+        decoded = decode_windows(self, mu.numpy(), None if context is None else context.numpy(),
+                                 np.random.default_rng(0), observation_noise=False,
+                                 conditions=None if condition is None else condition.numpy())
         return self._to_output(decoded, as_array, layout=layout)
 
     def generate(self, n: int | None = None, method: str = "aggregate", *, noise_scale: float = 1.0,
                  x=None, context=None, random_state=None, as_array: bool = False,
                  return_latents: bool = False, observation_noise: bool | None = None,
                  batch_size: int | None = None, precision: str = "32", conditions=None,
-                 layout: str = "long", start=None, match_residuals: bool = False):
+                 layout: str = "long", start=None):
         """Generate ``n`` synthetic windows; see :func:`tsvae.generate_new_data`."""
         from tsvae.generation.generate import DECODE_BATCH, generate_new_data
 
@@ -633,7 +588,7 @@ class TimeSeriesVAE(BaseEstimator):
                                  observation_noise=observation_noise,
                                  batch_size=DECODE_BATCH if batch_size is None else batch_size,
                                  precision=precision, conditions=conditions, layout=layout,
-                                 start=start, match_residuals=match_residuals)
+                                 start=start)
 
     def generate_series(self, length: int, method: str = "aggregate", *, context=None,
                         noise_scale: float = 1.0, random_state=None,
@@ -655,11 +610,18 @@ class TimeSeriesVAE(BaseEstimator):
         return latent_diagnostics(self, active_threshold=active_threshold, n_prior=n_prior,
                                   random_state=random_state)
 
-    def save(self, path, *, overwrite: bool = False) -> None:
+    def save(self, path, *, overwrite: bool = False, keep_training_data: bool = False) -> None:
         """Write the model to one file (JSON + safetensors in a zip; never pickle).
 
         The file is written atomically and an existing one is refused unless ``overwrite``
         (as ``tsvae fit -o`` without ``--overwrite``); see :func:`tsvae.io.atomic_write`.
+        It holds the weights, the scaler, the output schema (names, types, each column's
+        observed range and levels) and low-dimensional latent summaries (the ``aggregate``
+        mixture, the latent diagnostics). ``keep_training_data=True`` also stores every
+        training window's posterior code (and, with ``n_future > 0``, its past context) and
+        the last ``n_past`` rows of each series: ``posterior`` without ``x``, fresh windows
+        of an ``n_future`` model without ``context`` and ``generate_series`` without
+        ``context`` need them, and they decode back to near-copies of the training windows.
         After a multi-process fit (``trainer_kwargs={"strategy": "ddp", ...}``) only global
         rank 0 writes; the other ranks return without touching ``path``.
         """
@@ -668,7 +630,7 @@ class TimeSeriesVAE(BaseEstimator):
         if not getattr(self, "is_global_zero_", True):
             logger.info("not saving %s: this process is not global rank 0", path)
             return
-        save_model(self, path, overwrite=overwrite)
+        save_model(self, path, overwrite=overwrite, keep_training_data=keep_training_data)
 
     @classmethod
     def load(cls, path) -> TimeSeriesVAE:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tsvae.generation.mean_calibration import max_calibrated_groups
+from tsvae.legacy.mean_calibration import max_calibrated_groups
 
 #: Longest window (``n_past + n_future`` steps) a model file may declare. The LSTM decoder
 #: allocates a buffer per step when it is built, and no weight shape depends on the window
@@ -564,3 +564,35 @@ def check_last_index(values, decode) -> list:
             raise ModelFileError(field, f"is not a valid timestamp: {shown(value)}")
         decoded.append(stamp)
     return decoded
+
+
+#: Columns of the stored latent diagnostics table, and whether each holds booleans.
+_SUMMARY_COLUMNS = {"kl": False, "active": True, "mu_variance": False, "aggregate_mean": False,
+                    "aggregate_variance": False}
+
+
+def check_latent_summary(summary, latent_dim: int) -> dict | None:
+    """The latent diagnostics stored at fit: a table of ``latent_dim`` rows and named
+    figures (``None`` in files written before they were stored)."""
+    if summary is None:
+        return None
+    if not isinstance(summary, dict) or set(summary) != {"per_dimension", "summary"}:
+        raise ModelFileError("latent_summary", "must hold per_dimension and summary")
+    table, figures = summary["per_dimension"], summary["summary"]
+    if not isinstance(table, dict) or set(table) != set(_SUMMARY_COLUMNS):
+        raise ModelFileError("latent_summary.per_dimension",
+                             f"must have the columns {sorted(_SUMMARY_COLUMNS)}")
+    for name, boolean in _SUMMARY_COLUMNS.items():
+        values = table[name]
+        kind = bool if boolean else (int, float)
+        if (not isinstance(values, list) or len(values) != latent_dim
+                or not all(isinstance(v, kind) and not (not boolean and isinstance(v, bool))
+                           and (boolean or np.isfinite(v)) for v in values)):
+            raise ModelFileError(f"latent_summary.per_dimension.{name}",
+                                 f"must be {latent_dim} finite "
+                                 f"{'booleans' if boolean else 'numbers'}")
+    if not isinstance(figures, dict) or len(figures) > 20 or not all(
+            isinstance(k, str) and len(k) <= 40 and isinstance(v, int | float)
+            and not isinstance(v, bool) and np.isfinite(v) for k, v in figures.items()):
+        raise ModelFileError("latent_summary.summary", "must map short names to finite numbers")
+    return summary

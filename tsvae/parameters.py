@@ -86,17 +86,18 @@ def check_estimator_params(model, *, architectures, missing_policies, scalers,
     ValueError: kl_warmup_epochs must be an integer >= 0, got -1.
     """
     for name in ("n_past", "latent_dim", "hidden_size", "num_layers", "stride", "batch_size",
-                 "max_epochs", "noise_lags"):
+                 "max_epochs"):
         check_int(name, getattr(model, name), minimum=1)
-    for name in ("n_future", "num_workers", "kl_warmup_epochs"):
+    for name in ("n_future", "num_workers", "kl_warmup_epochs", "head_rank"):
         check_int(name, getattr(model, name), minimum=0)
     check_int("early_stopping_patience", model.early_stopping_patience, minimum=0,
               optional=True)
     check_int("aggregate_components", model.aggregate_components, minimum=1, optional=True)
     check_int("random_state", model.random_state, minimum=0, maximum=MAX_SEED, optional=True)
-    for name in ("alpha", "learning_rate"):
-        check_real(name, getattr(model, name), positive=True)
+    check_real("alpha", model.alpha, positive=True, optional=True)
+    check_real("learning_rate", model.learning_rate, positive=True)
     check_real("beta", model.beta, positive=False)
+    check_real("free_bits", model.free_bits, positive=False)
     check_real("val_fraction", model.val_fraction, positive=False, below_one=True)
     check_real("max_time", model.max_time, positive=True, optional=True)
     if model.max_time is not None and model.max_time > MAX_TIME:
@@ -106,7 +107,7 @@ def check_estimator_params(model, *, architectures, missing_policies, scalers,
     check_choice("missing", model.missing, missing_policies)
     check_choice("scaler", model.scaler, scalers)
     check_choice("aggregate_fit", model.aggregate_fit, aggregate_fits)
-    for name in ("progress_bar", "calibrate_means", "enforce_bounds", "enforce_types",
+    for name in ("progress_bar", "enforce_bounds", "enforce_types",
                  "snap_discrete"):
         value = getattr(model, name)
         if not isinstance(value, bool | np.bool_):

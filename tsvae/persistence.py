@@ -31,10 +31,9 @@ from tsvae.data.conditions import ConditionEncoder
 from tsvae.data.scaling import scaler_from_dict
 from tsvae.data.schema import OutputSchema
 from tsvae.generation.latents import TrainingLatents
-from tsvae.generation.mean_calibration import mean_calibration_from_arrays
-from tsvae.generation.observation import noise_from_arrays
 from tsvae.generation.samplers import AggregateSampler, Latents
 from tsvae.io import atomic_write
+from tsvae.legacy.files import LAST_LEGACY_FORMAT, legacy_decoding, legacy_params
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +47,11 @@ FORMAT = "tsvae-model"
 #: 5: a model with conditions may carry one map per condition value
 #: (``mean_calibration_group*``); conditional files of earlier formats have none and decode
 #: as they did.
-FORMAT_VERSION = 5
+#: 6: the decoder's likelihood head draws every value (no residual process, no mean map);
+#: the training windows' codes and series tails are stored only with ``keep_training_data``;
+#: the latent diagnostics are stored as a summary. Files of formats 1-5 load through
+#: :mod:`tsvae.legacy` and generate as they did.
+FORMAT_VERSION = 6
 _MEMBERS = ("model.json", "weights.safetensors", "arrays.safetensors")
 #: Largest decompressed ``model.json``: parameters, names and a mixture of at most tens of
 #: components in JSON take kilobytes to a few MB; 16 MiB leaves room for many thousands of
@@ -97,13 +100,24 @@ def _decode_index_value(value):
     return value["integer"]
 
 
-def save_model(model, path, *, overwrite: bool = False) -> None:
+def save_model(model, path, *, overwrite: bool = False, keep_training_data: bool = False
+               ) -> None:
     """Serialise a fitted model to ``path`` (see module docstring for the layout).
 
     Written with :func:`tsvae.io.atomic_write`: complete or absent, and an existing file
-    is refused unless ``overwrite``.
+    is refused unless ``overwrite``. The file holds the weights, the scaler, the output
+    schema and low-dimensional summaries of the latent space; the training windows' codes
+    (and, with a past, their past contexts) and each series' last ``n_past`` rows only with
+    ``keep_training_data`` (they decode back to near-copies of training windows).
     """
     model._check_fitted()
+    if not isinstance(keep_training_data, bool):
+        raise ValueError(f"keep_training_data must be True or False, got "
+                         f"{checks.shown(keep_training_data)}.")
+    if getattr(model, "legacy_", None) is not None:
+        raise ValueError("This model was loaded from a file of format 5 or older, whose "
+                         "generation pastes stored training residuals; it cannot be saved in "
+                         "the current format. Refit it (model.fit(data)) and save the refit.")
     params = {}
     for key, value in model.get_params().items():
         safe = _json_safe(value)
@@ -112,21 +126,19 @@ def save_model(model, path, *, overwrite: bool = False) -> None:
                            value)
         params[key] = safe
     latents = model.train_latents_
-    arrays = {
-        "latent_mu": latents.latents.mu.astype(np.float32),
-        "latent_log_var": latents.latents.log_var.astype(np.float32),
-        "latent_series": latents.series.astype(np.int64),
-    }
-    if latents.noise is not None:
-        arrays.update(latents.noise.to_arrays())
-    if latents.mean_calibration is not None:
-        arrays.update(latents.mean_calibration.to_arrays())
-    if latents.contexts is not None:
-        arrays["latent_contexts"] = latents.contexts.astype(np.float32)
-    if model.tails_ is not None:
+    arrays = {}
+    if keep_training_data and latents is not None:
+        arrays = {
+            "latent_mu": latents.latents.mu.astype(np.float32),
+            "latent_log_var": latents.latents.log_var.astype(np.float32),
+            "latent_series": latents.series.astype(np.int64),
+        }
+        if latents.contexts is not None:
+            arrays["latent_contexts"] = latents.contexts.astype(np.float32)
+        if latents.conditions is not None:
+            arrays["latent_conditions"] = latents.conditions.astype(np.float32)
+    if keep_training_data and model.tails_ is not None:
         arrays["tails"] = np.stack(model.tails_).astype(np.float32)
-    if latents.conditions is not None:
-        arrays["latent_conditions"] = latents.conditions.astype(np.float32)
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -150,6 +162,7 @@ def save_model(model, path, *, overwrite: bool = False) -> None:
         "conditions": (model.condition_encoder_.to_dict()
                        if model.condition_encoder_ is not None else None),
         "schema": model.output_schema.to_dict(),
+        "latent_summary": model.latent_summary_,
     }
     state = {k: v.detach().cpu().contiguous() for k, v in model.vae_.state_dict().items()}
     members = {
@@ -374,8 +387,11 @@ def load_model(cls, path):
     members = _read_members(path)
     meta, version = _read_meta(path, members["model.json"])
     try:
+        params = meta.get("params")
+        if version <= LAST_LEGACY_FORMAT:
+            params = legacy_params(params)
         # Plain, known values only, before any of them reaches a message or the estimator.
-        meta["params"] = checks.check_params(meta.get("params"), cls().get_params())
+        meta["params"] = checks.check_params(params, cls().get_params())
         return _rebuild(cls, meta, version, members)
     except checks.ModelFileError as err:
         raise ValueError(f"{str(path)!r} is not a valid tsvae model file: {_cut(err)}; it was "
@@ -401,10 +417,8 @@ def _cut(err: Exception) -> str:
 
 
 def _rebuild(cls, meta: dict, version: int, members: dict):
-    params = meta["params"]
-    if version < 4:
-        params = {**params, "calibrate_means": False}  # fitted before the map existed
-    model = cls(**params)
+    model = cls(**meta["params"])
+    legacy = version <= LAST_LEGACY_FORMAT
     try:
         model._check_params()
     except ValueError as err:
@@ -434,40 +448,61 @@ def _rebuild(cls, meta: dict, version: int, members: dict):
 
     # Tensors: bounded by the member caps; checked against the parameters before the network
     # is built, so absurd sizes in model.json never reach an allocation.
+    arrays = load_arrays(members["arrays.safetensors"])
+    if legacy:  # the format-5 network and its residual post-processing
+        model.legacy_ = legacy_decoding(arrays)
     weights = load_weights(members["weights.safetensors"])
     if version < 3 and model.architecture == "lstm":
         weights = _without_step_position(weights)
     checks.check_layer_count(model, weights)
     shapes = _meta_network(model)
     checks.check_weights(weights, {k: tuple(v.shape) for k, v in shapes.state_dict().items()})
-    arrays = load_arrays(members["arrays.safetensors"])
-    context_dim = shapes.context_encoder.out_dim if shapes.context_encoder is not None else 0
-    _check_arrays(model, arrays, n_series, context_dim)
+    _check_arrays(model, arrays, n_series, shapes.past_dim, legacy)
 
     vae = model._build_vae()
     vae.load_state_dict(weights)
     model.vae_ = vae.eval()
-    model.train_latents_ = TrainingLatents(
-        Latents(arrays["latent_mu"], arrays["latent_log_var"]),
-        arrays["latent_series"],
-        arrays.get("latent_contexts"),
-        noise_from_arrays(arrays),
-        arrays.get("latent_conditions"),
-        mean_calibration_from_arrays(arrays),
-    )
-    checks.check_noise(model.train_latents_.noise, model.n_model_features, model.condition_dim,
-                       model.latent_dim)
+    model.train_latents_ = None
+    if "latent_mu" in arrays:
+        model.train_latents_ = TrainingLatents(
+            Latents(arrays["latent_mu"], arrays["latent_log_var"]),
+            arrays["latent_series"],
+            arrays.get("latent_contexts"),
+            arrays.get("latent_conditions"),
+        )
+    if legacy:
+        checks.check_noise(model.legacy_.noise, model.n_model_features, model.condition_dim,
+                           model.latent_dim)
     model.tails_ = list(arrays["tails"]) if "tails" in arrays else None
+    model.latent_summary_ = checks.check_latent_summary(meta.get("latent_summary"),
+                                                        model.latent_dim)
     return model
 
 
-def _check_arrays(model, arrays: dict, n_series: int, context_dim: int) -> None:
+def _check_arrays(model, arrays: dict, n_series: int, context_dim: int, legacy: bool) -> None:
+    if not legacy and "latent_mu" not in arrays:  # saved without the training data
+        extra = sorted(set(arrays) - {"tails"})
+        if extra:
+            raise checks.ModelFileError(extra[0], "is stored without the training codes")
+        checks.check_tails(arrays, n_series, model.n_past, model.n_model_features)
+        return
     n = checks.check_latents(arrays, model.latent_dim, n_series)
     checks.check_optional(arrays, "latent_contexts", (n, context_dim), bool(model.n_future))
     checks.check_optional(arrays, "latent_conditions", (n, model.condition_dim),
                           model.condition_dim > 0)
     checks.check_tails(arrays, n_series, model.n_past, model.n_model_features)
-    # The arrays' presence, not calibrate_means, says whether the model uses a map (the
-    # parameter may be changed by set_params after fit).
-    checks.check_mean_calibration(arrays, model.n_past, model.n_model_features,
-                                  model._mean_calibration_fits(), model.condition_dim)
+    if legacy:
+        # The arrays' presence says whether the model uses a map.
+        checks.check_mean_calibration(arrays, model.n_past, model.n_model_features,
+                                      _legacy_map_fits(model), model.condition_dim)
+    else:
+        retired = sorted(k for k in arrays if k.startswith(("noise_", "mean_calibration_")))
+        if retired:
+            raise checks.ModelFileError(retired[0], "belongs to format 5 and older")
+
+
+def _legacy_map_fits(model) -> bool:
+    from tsvae.legacy.mean_calibration import MeanCalibrationAccumulator
+
+    return not model.n_future and MeanCalibrationAccumulator.fits(model.n_past,
+                                                                 model.n_model_features)

@@ -52,13 +52,27 @@ def _check_method(method: str) -> None:
         raise ValueError(f"method={method!r} is not known; use one of {sorted(SAMPLERS)}.")
 
 
+#: What a model saved without its training codes cannot do, and the way out.
+NO_TRAINING_DATA = ("this model's file does not hold the training windows' codes (it was saved "
+                    "without keep_training_data=True)")
+
+
+def _stored(model):
+    """The training windows' posteriors (``None`` for a model loaded without them)."""
+    return model.train_latents_
+
+
 def _sampler_for(model, method: str, noise_scale: float, latents: Latents | None = None):
     """The fitted sampler of ``method``: the model's saved mixture for ``aggregate``."""
     if method == "aggregate":
         return model.aggregate_sampler_
-    return make_sampler(method, noise_scale=noise_scale).fit(
-        latents if latents is not None else model.train_latents_.latents
-    )
+    if latents is None:
+        if _stored(model) is None:
+            raise ValueError(f"method={method!r} without x= decodes the training windows' "
+                             f"codes, but {NO_TRAINING_DATA}; pass the real windows to encode "
+                             "as x=, or use method='aggregate' or 'prior'.")
+        latents = _stored(model).latents
+    return make_sampler(method, noise_scale=noise_scale).fit(latents)
 
 
 def _check_batch_size(batch_size) -> int:
@@ -87,33 +101,25 @@ def _check_precision(precision) -> str:
     return precision
 
 
-#: Methods whose ``z`` is not tied to one training window: their residual windows are matched
-#: to ``z`` by posterior density (see ``observation.py``).
-FRESH_METHODS = ("prior", "aggregate")
+def decode_windows(model, z: np.ndarray, contexts: np.ndarray | None, rng: np.random.Generator,
+                   observation_noise: bool, batch_size: int = DECODE_BATCH, finish=None,
+                   precision: str = "32", conditions: np.ndarray | None = None) -> np.ndarray:
+    """Decode latents (and the decoder's context vectors) batch by batch under
+    ``inference_mode``: every generation method and :meth:`~tsvae.TimeSeriesVAE.reconstruct`
+    decode through here.
 
-
-def _decode(model, z: np.ndarray, contexts: np.ndarray | None, rng: np.random.Generator,
-            observation_noise: bool, batch_size: int = DECODE_BATCH,
-            finish=None, precision: str = "32",
-            conditions: np.ndarray | None = None,
-            match_residuals: bool = False) -> np.ndarray:
-    """Decode latents (and context vectors) batch by batch under ``inference_mode``.
-
-    With ``observation_noise`` each batch gets a draw of the decoder's observation model (see
-    ``observation.py``), and ``finish`` (e.g. back to original units) is applied, while the
-    batch is still in cache. Returns ``(n, steps, F)``: scaled float32 without ``finish``.
-    ``precision="bf16-mixed"`` runs the decoder under bfloat16 autocast (faster on CPUs with
-    AVX-512 BF16/AMX; decoded means differ by about 1e-3 of the scaled range).
-    ``conditions`` (one encoded vector per window) picks each window's mean calibration and
-    observation model when the model has one per condition value. ``match_residuals``
-    draws each window's residual window by the posterior density of its ``z`` (fresh-sample
-    methods only; for the posterior methods it would hand a window back its own residual).
+    With ``observation_noise`` every value is drawn from ``p(x | z)`` (the likelihood head,
+    step by step); without, each window is the decoded mean. ``finish`` (e.g. back to
+    original units) is applied while the batch is still in cache. Returns
+    ``(n, steps, F)``: scaled float32 without ``finish``. ``precision="bf16-mixed"`` runs
+    the decoder under bfloat16 autocast. ``conditions`` (one encoded vector per window) is
+    read only by model files of format 5 and older (:mod:`tsvae.legacy`).
     """
     _check_latents(z)  # float32 decoding: refuse draws it cannot represent, before any cast
-    noise = model.train_latents_.noise if observation_noise else None
-    mean_map = model.train_latents_.mean_calibration
-    generator = (torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
-                 if noise is not None else None)
+    legacy = getattr(model, "legacy_", None)
+    draws = (legacy.needs_generator(observation_noise) if legacy is not None
+             else bool(observation_noise))
+    generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1))) if draws else None
     out = None
     with torch.inference_mode():
         for first in range(0, len(z), batch_size):
@@ -121,17 +127,19 @@ def _decode(model, z: np.ndarray, contexts: np.ndarray | None, rng: np.random.Ge
             cb = None
             if contexts is not None:
                 cb = torch.as_tensor(contexts[first:first + batch_size], dtype=torch.float32)
-            with torch.autocast("cpu", dtype=torch.bfloat16,
-                                enabled=precision == "bf16-mixed"):
-                decoded = model.vae_.decoder(zb, cb).float()
             batch_conditions = (None if conditions is None
                                 else conditions[first:first + batch_size])
-            if mean_map is not None:
-                decoded = mean_map.apply_tensor(decoded, batch_conditions)
-            if noise is not None:
-                decoded += noise.sample_tensor(
-                    len(zb), decoded.shape[1], generator, batch_conditions,
-                    latents=zb if match_residuals else None)
+            with torch.autocast("cpu", dtype=torch.bfloat16,
+                                enabled=precision == "bf16-mixed"):
+                if legacy is not None:
+                    decoded = legacy.decode(model.vae_, zb, cb,
+                                            observation_noise=observation_noise,
+                                            generator=generator, conditions=batch_conditions)
+                else:
+                    decoded = model.vae_.decode_context(zb, cb, noise=draws,
+                                                        generator=generator,
+                                                        scale=model.draw_scale)
+            decoded = decoded.float()
             result = decoded.numpy() if finish is None else finish(decoded.numpy())
             _check_finite(result, zb)
             if out is None:
@@ -153,7 +161,7 @@ def _check_finite(result: np.ndarray, z: torch.Tensor) -> None:
         return
     cause = ("the latent draws overflowed (noise_scale too large?)"
              if not torch.isfinite(z).all() else
-             "the decoder or its observation model overflowed")
+             "the decoder or its likelihood overflowed")
     raise ValueError(f"Generation produced non-finite values: {cause}. Use a smaller "
                      "noise_scale, or check the model (refit it if it was trained with "
                      "extreme settings).")
@@ -244,7 +252,7 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "agg
                       as_array: bool = False, return_latents: bool = False,
                       observation_noise: bool | None = None, batch_size: int = DECODE_BATCH,
                       precision: str = "32", conditions=None, layout: str = "long",
-                      start=None, match_residuals: bool = False):
+                      start=None):
     """Generate synthetic windows from a fitted :class:`~tsvae.TimeSeriesVAE`.
 
     Output keeps the user's schema: values in original units, clipped to each column's
@@ -289,20 +297,11 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "agg
     return_latents : bool
         Also return the latent draws ``z`` of shape ``(n, latent_dim)``.
     observation_noise : bool, optional
-        Sample the decoder's observation model (decoded mean plus a VAR(p) residual process
-        fitted on the training windows after training, see
-        :mod:`tsvae.generation.observation`) instead of returning the decoded mean.
-        Default: on, for every method, because real windows also carry what ``z`` does not
-        explain; ``False`` gives decoded means (with ``noisy_posterior`` and
-        ``noise_scale=0``, exactly the reconstruction).
-    match_residuals : bool
-        For ``prior`` and ``aggregate``: take each window's residual from a training window
-        whose posterior covers its ``z`` (probability ``q(z | x_j) / sum_k q(z | x_k)``)
-        instead of a random one. Harder to detect (air quality: the feature classifier on
-        held-out blocks 0.23 instead of 0.31), but the windows come much closer to training
-        windows (DCR: 85% closer than held-out ones): they are near-copies, so keep it off
-        where the output leaves your hands. Ignored by the posterior methods and models with
-        ``n_future > 0``.
+        Draw every value from the decoder's likelihood ``p(x | z)``, step by step, each step
+        conditioned on the drawn steps before it (:mod:`tsvae.nn.likelihood`), instead of
+        returning the decoded mean. Default: on, for every method, because real windows also
+        carry what ``z`` does not explain; ``False`` gives decoded means (with
+        ``noisy_posterior`` and ``noise_scale=0``, exactly :meth:`reconstruct`).
     batch_size : int
         Windows decoded at a time under ``torch.inference_mode`` (the same seed and batch size
         give the same output).
@@ -344,8 +343,6 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "agg
     _warn_if_prior_hole(model, method)
     noise_scale = _check_noise_scale(noise_scale)
     batch_size = _check_batch_size(batch_size)
-    if not isinstance(match_residuals, (bool, np.bool_)):
-        raise ValueError(f"match_residuals must be True or False, got {match_residuals!r}.")
     times = None if start is None else _window_times(model, start)
     precision = _check_precision(precision)
     uses_real = SAMPLERS[method].uses_real_windows
@@ -360,9 +357,10 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "agg
                          "real windows (use 'posterior' or 'noisy_posterior').")
     rng = _rng(random_state)
 
-    stored = model.train_latents_
-    series_of_latent, contexts = stored.series, stored.contexts
-    pool_conditions = stored.conditions
+    stored = _stored(model)
+    series_of_latent = None if stored is None else stored.series
+    contexts = None if stored is None else stored.contexts
+    pool_conditions = None if stored is None else stored.conditions
     latents = None
     if x is not None:
         windows = model.scaled_windows(x)
@@ -396,6 +394,10 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "agg
                                         n, axis=0)
         else:
             if source is None:
+                if contexts is None:
+                    raise ValueError(f"Fresh windows of an n_future > 0 model continue a past: "
+                                     f"{NO_TRAINING_DATA}, so pass the past to continue as "
+                                     "context= (at least n_past rows).")
                 # Fresh latents for a conditional model: pasts of random training windows
                 # (of the same condition when the model is conditioned).
                 source = _random_windows(n, len(contexts), rng, wanted, stored.conditions)
@@ -405,12 +407,10 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "agg
     if window_conditions is None and pool_conditions is not None:
         window_conditions = pool_conditions[source]
     decoder_context = _join(chosen_contexts, window_conditions)
-    windows = _decode(model, z, decoder_context, rng,
-                      _observation_noise_default(method, observation_noise), batch_size,
-                      finish=model.to_output_units, precision=precision,
-                      conditions=window_conditions,
-                      match_residuals=bool(match_residuals) and method in FRESH_METHODS
-                      and not model.n_future)
+    windows = decode_windows(model, z, decoder_context, rng,
+                             _observation_noise_default(method, observation_noise), batch_size,
+                             finish=model.to_output_units, precision=precision,
+                             conditions=window_conditions)
 
     extra = {}
     if model.id_col_ is not None:
@@ -499,7 +499,7 @@ def _aggregate_for(model, pool: np.ndarray | None):
     cache = model.__dict__.setdefault("_condition_mixtures", {})
     key = pool.tobytes()
     if key not in cache:
-        stored = model.train_latents_.latents
+        stored = _stored(model).latents
         cache[key] = AggregateSampler(
             model.aggregate_components, fit_to=model.aggregate_sampler_.fit_to,
             random_state=model.seed_).fit(Latents(stored.mu[pool], stored.log_var[pool]))
@@ -514,6 +514,8 @@ def _condition_sampler(model, method: str, noise_scale: float, latents: Latents,
         return _sampler_for(model, method, noise_scale)
     if method == "aggregate":
         return _aggregate_for(model, pool)
+    if latents is None:  # raises: no codes to draw around
+        return _sampler_for(model, method, noise_scale)
     if pool is None or pool.size == 0:
         raise ValueError(
             f"No training window has the condition {model.condition_encoder_.describe(vector)!r},"
@@ -533,7 +535,9 @@ def _draw_latents(model, method, noise_scale, latents, n, rng, wanted, pool_cond
     if wanted is None:
         draw = _sampler_for(model, method, noise_scale, latents).sample(n, rng)
         return draw.z, draw.index
-    all_latents = latents if latents is not None else model.train_latents_.latents
+    all_latents = latents
+    if all_latents is None and _stored(model) is not None:
+        all_latents = _stored(model).latents
     uses_real = SAMPLERS[method].uses_real_windows
     z = np.empty((n, model.latent_dim))
     source = np.empty(n, dtype=np.int64) if uses_real else None
@@ -609,8 +613,9 @@ def generate_series(model, length: int, *, method: str = "aggregate", context=No
         ids = [None]
     else:
         if model.tails_ is None:
-            raise ValueError("This model was fitted on window arrays, so there is no series to "
-                             "continue; pass context= (at least n_past rows).")
+            raise ValueError("This model holds no last rows of its training series to continue "
+                             "(fitted on window arrays, or saved without "
+                             "keep_training_data=True); pass context= (at least n_past rows).")
         pasts = np.stack(model.tails_)
         last, ids = model.last_index_, model.series_ids_
     if isinstance(conditions, pd.DataFrame) and len(conditions) != 1:
@@ -619,16 +624,17 @@ def generate_series(model, length: int, *, method: str = "aggregate", context=No
     condition = model.condition_vectors(conditions, len(pasts))
     sampler = _sampler_for(model, method, noise_scale)
     if condition is not None:
-        stored = model.train_latents_
-        sampler = _condition_sampler(model, method, noise_scale, stored.latents,
-                                     _matching(stored.conditions, condition[0]), condition[0])
+        stored = _stored(model)
+        sampler = _condition_sampler(
+            model, method, noise_scale, None if stored is None else stored.latents,
+            None if stored is None else _matching(stored.conditions, condition[0]), condition[0])
     noisy = _observation_noise_default(method, observation_noise)
 
     chunks = []
     for _ in range(math.ceil(length / model.n_future)):
         z = sampler.sample(len(pasts), rng).z
-        future = _decode(model, z, _join(_context_vectors(model, pasts), condition), rng, noisy,
-                         conditions=condition)
+        future = decode_windows(model, z, _join(_context_vectors(model, pasts), condition), rng,
+                                noisy, conditions=condition)
         chunks.append(future)
         pasts = np.concatenate([pasts, future], axis=1)[:, -model.n_past:]
     scaled = np.concatenate(chunks, axis=1)[:, :length]

@@ -80,7 +80,9 @@ class NoisyPosteriorSampler:
 
     ``noise_scale=0`` decodes the posterior mean (a reconstruction), ``1`` is the true
     posterior, larger values give more diverse output. Windows are drawn without replacement
-    while ``n`` does not exceed their number.
+    while ``n`` does not exceed their number; ``n`` equal to their number takes each once,
+    in order (so ``generate(x=x, method="noisy_posterior", noise_scale=0,
+    observation_noise=False)`` is ``reconstruct(x)``, row for row).
 
     Examples
     --------
@@ -104,7 +106,8 @@ class NoisyPosteriorSampler:
 
     def sample(self, n: int, rng: np.random.Generator) -> LatentSample:
         available = len(self.latents_.mu)
-        index = rng.choice(available, size=n, replace=n > available)
+        index = (np.arange(n) if n == available
+                 else rng.choice(available, size=n, replace=n > available))
         eps = rng.standard_normal((n, self.latents_.mu.shape[1]))
         z = self.latents_.mu[index] + self.noise_scale * eps * self.latents_.sigma[index]
         return LatentSample(z, index)

@@ -29,7 +29,7 @@ import logging
 import numpy as np
 import torch
 
-from tsvae.generation.condition_groups import (
+from tsvae.legacy.condition_groups import (
     MAX_CONDITION_GROUPS,
     MIN_GROUP_WINDOWS,
     ByCondition,
@@ -255,7 +255,7 @@ def max_calibrated_groups(steps: int, n_features: int) -> int:
 class ConditionalMeanCalibrationAccumulator:
     """One :class:`MeanCalibrationAccumulator` per distinct condition vector; fits a
     :class:`ConditionalMeanCalibration` over the values with at least
-    :data:`~tsvae.generation.condition_groups.MIN_GROUP_WINDOWS` windows, or ``None`` when
+    :data:`~tsvae.legacy.condition_groups.MIN_GROUP_WINDOWS` windows, or ``None`` when
     none has them or there are more values than :func:`max_calibrated_groups` (continuous
     conditions; then the decoded means are used as they are).
 

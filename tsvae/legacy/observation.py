@@ -44,7 +44,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from tsvae.generation.condition_groups import (  # noqa: F401 (re-exported)
+from tsvae.legacy.condition_groups import (  # noqa: F401 (re-exported)
     MAX_CONDITION_GROUPS,
     MIN_GROUP_WINDOWS,
     ByCondition,

@@ -19,11 +19,12 @@ class TrainingDivergedError(RuntimeError):
 class VAELightningModule(pl.LightningModule):
     """Train a :class:`~tsvae.model.vae.SequenceVAE` on batches of windows."""
 
-    def __init__(self, vae: SequenceVAE, *, alpha: float = 1.0, beta: float = 1.0,
-                 kl_warmup_epochs: int = 0, learning_rate: float = 1e-3) -> None:
+    def __init__(self, vae: SequenceVAE, *, alpha: float | None = None, beta: float = 1.0,
+                 free_bits: float = 0.0, kl_warmup_epochs: int = 0,
+                 learning_rate: float = 1e-3) -> None:
         super().__init__()
         self.vae = vae
-        self.alpha, self.beta = alpha, beta
+        self.alpha, self.beta, self.free_bits = alpha, beta, free_bits
         self.kl_warmup_epochs = kl_warmup_epochs
         self.learning_rate = learning_rate
 
@@ -39,9 +40,9 @@ class VAELightningModule(pl.LightningModule):
     def _step(self, batch, beta: float) -> dict:
         # A batch is the windows, or (windows, condition vectors) for a conditioned model.
         windows, condition = batch if isinstance(batch, (tuple, list)) else (batch, None)
-        x_hat, mu, log_var = self.vae(windows, condition)
-        return vae_loss(x_hat, self.vae.target(windows), mu, log_var, alpha=self.alpha,
-                        beta=beta)
+        params, mu, log_var = self.vae(windows, condition)
+        return vae_loss(params, self.vae.target(windows), mu, log_var, alpha=self.alpha,
+                        beta=beta, free_bits=self.free_bits)
 
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
         out = self._step(batch, self.current_beta())
@@ -53,7 +54,7 @@ class VAELightningModule(pl.LightningModule):
                 f"learning_rate={self.learning_rate / 10:g}), inputs left unscaled or with "
                 "extreme values (keep scaler='minmax' or 'standard'), or too large alpha."
             )
-        self.log_dict({"train_loss": out["loss"], "train_recon": out["recon"],
+        self.log_dict({"train_loss": out["loss"], "train_nll": out["nll"],
                        "train_kl": out["kl"]}, prog_bar=True, batch_size=_batch_len(batch))
         return out["loss"]
 
@@ -61,7 +62,9 @@ class VAELightningModule(pl.LightningModule):
         out = self._step(batch, self.beta)
         # sync_dist: under DDP every rank must see the same val_loss, or early stopping and
         # the best-weight restore would pick different epochs on different ranks.
-        self.log_dict({"val_loss": out["loss"], "val_recon": out["recon"], "val_kl": out["kl"]},
+        # val_elbo_per_value: the held-out ELBO in nats per value, what models compare by.
+        self.log_dict({"val_loss": out["loss"], "val_nll": out["nll"], "val_kl": out["kl"],
+                       "val_elbo_per_value": out["elbo_per_value"]},
                       prog_bar=True, batch_size=_batch_len(batch), sync_dist=True)
 
     def configure_optimizers(self):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
 from tsvae.nn import ARCHITECTURES
+from tsvae.nn.likelihood import AutoregressiveGaussianHead, StepParams, fixed_scale
 
 #: log-variance is clamped so exp(0.5 * log_var) stays finite and non-degenerate.
 LOG_VAR_MIN, LOG_VAR_MAX = -12.0, 8.0
@@ -23,18 +26,29 @@ class SequenceVAE(nn.Module):
     static attributes): the encoder reads it beside every step (``q(z | x, c)``) and the
     decoder receives it with the context (``p(x | z, c)``).
 
+    The decoder network gives features per step and the likelihood head
+    (:class:`~tsvae.nn.likelihood.AutoregressiveGaussianHead`) the distribution of every
+    value given the steps before it: a window is drawn step by step from ``p(x | z)``.
+    ``head_rank`` is the number of shared innovation factors per step, ``head_lags`` the
+    order of the deviations' autoregression. ``legacy_output``
+    builds the network of model files of format 5 and older instead (a decoder that
+    outputs values, no head).
+
     Examples
     --------
     >>> import torch
     >>> vae = SequenceVAE(n_features=3, n_past=12, latent_dim=4, hidden_size=8)
-    >>> x_hat, mu, log_var = vae(torch.zeros(5, 12, 3))
-    >>> tuple(x_hat.shape), tuple(mu.shape)
+    >>> params, mu, log_var = vae(torch.zeros(5, 12, 3))
+    >>> tuple(params.mean.shape), tuple(mu.shape)
     ((5, 12, 3), (5, 4))
+    >>> tuple(vae.decode(mu).shape)
+    (5, 12, 3)
     """
 
     def __init__(self, n_features: int, n_past: int, n_future: int = 0, *,
                  architecture: str = "lstm", latent_dim: int = 8, hidden_size: int = 64,
-                 num_layers: int = 1, condition_dim: int = 0) -> None:
+                 num_layers: int = 1, condition_dim: int = 0, head_rank: int = 0,
+                 head_lags: int = 2, legacy_output: bool = False) -> None:
         super().__init__()
         if architecture not in ARCHITECTURES:
             raise ValueError(
@@ -49,9 +63,13 @@ class SequenceVAE(nn.Module):
         self.mu_head = nn.Linear(self.encoder.out_dim, latent_dim)
         self.log_var_head = nn.Linear(self.encoder.out_dim, latent_dim)
         self.context_encoder = encoder_cls(n_features, n_past, **sizes) if n_future else None
-        context_dim = (self.context_encoder.out_dim if n_future else 0) + condition_dim
+        self.n_features, self.legacy_output = n_features, legacy_output
+        context_dim = self.past_dim + condition_dim
         self.decoder = decoder_cls(n_features, n_future or n_past, latent_dim=latent_dim,
-                                   context_dim=context_dim, **sizes)
+                                   context_dim=context_dim,
+                                   out_features=n_features if legacy_output else None, **sizes)
+        self.head = None if legacy_output else AutoregressiveGaussianHead(
+            self.decoder.out_dim, n_features, rank=head_rank, lags=head_lags)
 
     def _check_condition(self, condition: torch.Tensor | None) -> None:
         if self.condition_dim and condition is None:
@@ -75,13 +93,30 @@ class SequenceVAE(nn.Module):
         """``z = mu + noise_scale * eps * exp(0.5 * log_var)`` (``log_var`` is a log-variance)."""
         return mu + noise_scale * torch.randn_like(mu) * torch.exp(0.5 * log_var)
 
+    @property
+    def past_dim(self) -> int:
+        """Length of :meth:`past_context`'s vector (0 for an unconditional model)."""
+        if self.context_encoder is None:
+            return 0
+        return self.context_encoder.out_dim + (0 if self.legacy_output else self.n_features)
+
     def past_context(self, past: torch.Tensor | None) -> torch.Tensor | None:
-        """Context vector of the past steps (``None`` for an unconditional model)."""
+        """What the decoder reads of the past steps (``None`` for an unconditional model):
+        the context encoder's vector and the last past step, which the likelihood head
+        continues from."""
         if self.context_encoder is None:
             return None
         if past is None:
             raise ValueError("This model has n_future > 0: decoding needs the past steps.")
-        return self.context_encoder(past)
+        if self.legacy_output:
+            return self.context_encoder(past)
+        return torch.cat([self.context_encoder(past), past[:, -1]], dim=-1)
+
+    def _last_step(self, context: torch.Tensor | None) -> torch.Tensor | None:
+        if not self.n_future:
+            return None
+        end = self.past_dim
+        return context[:, end - self.n_features:end]
 
     def context(self, past: torch.Tensor | None, condition: torch.Tensor | None = None
                 ) -> torch.Tensor | None:
@@ -92,35 +127,77 @@ class SequenceVAE(nn.Module):
         return torch.cat(parts, dim=-1) if parts else None
 
     def decode(self, z: torch.Tensor, past: torch.Tensor | None = None,
-               condition: torch.Tensor | None = None) -> torch.Tensor:
+               condition: torch.Tensor | None = None, *, noise: bool = False,
+               generator: torch.Generator | None = None,
+               scale: float | None = None) -> torch.Tensor:
         """Decode latents (with the past of a conditional model, and the condition vector)
-        into scaled steps."""
-        return self.decoder(z, self.context(past, condition))
+        into scaled steps: see :meth:`decode_context`."""
+        return self.decode_context(z, self.context(past, condition), noise=noise,
+                                   generator=generator, scale=scale)
+
+    def decode_context(self, z: torch.Tensor, context: torch.Tensor | None, *,
+                       noise: bool = False, generator: torch.Generator | None = None,
+                       scale: float | None = None) -> torch.Tensor:
+        """Decode latents given the decoder's context vector (:meth:`context`): a draw of
+        ``p(x | z)`` with ``noise``, else its decoded mean (each step's mean fed back as the
+        previous value). ``scale`` fixes the draw's standard deviation (a model trained with
+        a fixed ``alpha``)."""
+        h = self.decoder(z, context)
+        if self.head is None:  # format-5 network: the decoder outputs the values
+            return h
+        return self.head.sample(h, self._last_step(context), noise=noise, generator=generator,
+                                scale=scale)
 
     def target(self, window: torch.Tensor) -> torch.Tensor:
         """What the decoder must produce for ``window``: itself, or its future part."""
         return window[:, self.n_past:] if self.n_future else window
 
-    def forward(self, window: torch.Tensor, condition: torch.Tensor | None = None):
+    def forward(self, window: torch.Tensor, condition: torch.Tensor | None = None
+                ) -> tuple[StepParams, torch.Tensor, torch.Tensor]:
+        """Distribution of every target step given the real steps before it (teacher forcing)
+        under one posterior draw, and the posterior parameters."""
         mu, log_var = self.encode(window, condition)
         z = self.reparameterize(mu, log_var)
         past = window[:, : self.n_past] if self.n_future else None
-        return self.decode(z, past, condition), mu, log_var
+        context = self.context(past, condition)
+        h = self.decoder(z, context)
+        return self.head(h, self.target(window), self._last_step(context)), mu, log_var
 
 
-def vae_loss(x_hat: torch.Tensor, target: torch.Tensor, mu: torch.Tensor,
-             log_var: torch.Tensor, *, alpha: float = 1.0, beta: float = 1.0) -> dict:
-    """``alpha * recon + beta * KL``: squared error summed over steps and features, KL to
-    ``N(0, I)`` summed over latent dimensions, both averaged over the batch.
+def vae_loss(params: StepParams, target: torch.Tensor, mu: torch.Tensor,
+             log_var: torch.Tensor, *, alpha: float | None = None, beta: float = 1.0,
+             free_bits: float = 0.0) -> dict:
+    """Negative ELBO terms, averaged over the batch.
+
+    With ``alpha=None`` the loss is ``NLL + beta * KL``: the head's own likelihood. With a
+    number it is the seed's ``alpha * SSE + beta * KL`` (squared error of the head's means,
+    summed over steps and features), a Gaussian of fixed standard deviation
+    ``1 / sqrt(2 alpha)``; ``nll`` is then that Gaussian's. ``free_bits`` (nats per latent
+    dimension) stops the loss from pushing a dimension's batch-mean KL below it, so that the
+    autoregressive head cannot make the code useless. ``elbo_per_value`` is the ELBO (at
+    ``beta = 1``, without free bits) divided by the number of values, in nats.
 
     Examples
     --------
     >>> import torch
-    >>> out = vae_loss(torch.zeros(2, 3, 1), torch.ones(2, 3, 1), torch.zeros(2, 4),
-    ...                torch.zeros(2, 4))
+    >>> from tsvae.nn.likelihood import StepParams
+    >>> params = StepParams(torch.zeros(2, 3, 1), torch.zeros(2, 3, 1), None)
+    >>> out = vae_loss(params, torch.ones(2, 3, 1), torch.zeros(2, 4), torch.zeros(2, 4),
+    ...                alpha=1.0)
     >>> float(out["recon"]), float(out["kl"])
     (3.0, 0.0)
     """
-    recon = (x_hat - target).pow(2).sum(dim=(1, 2)).mean()
-    kl = (-0.5 * (1.0 + log_var - mu.pow(2) - log_var.exp()).sum(dim=1)).mean()
-    return {"loss": alpha * recon + beta * kl, "recon": recon, "kl": kl}
+    recon = (params.mean - target).pow(2).sum(dim=(1, 2)).mean()
+    kl_dims = -0.5 * (1.0 + log_var - mu.pow(2) - log_var.exp())
+    kl = kl_dims.sum(dim=1).mean()
+    n_values = target.shape[1] * target.shape[2]
+    if alpha is None:
+        nll = params.nll(target).mean()
+        fit = nll
+    else:
+        variance = fixed_scale(alpha) ** 2
+        nll = recon / (2 * variance) + 0.5 * n_values * math.log(2 * math.pi * variance)
+        fit = alpha * recon
+    kl_term = kl_dims.mean(dim=0).clamp(min=free_bits).sum() if free_bits > 0 else kl
+    return {"loss": fit + beta * kl_term, "recon": recon, "kl": kl, "nll": nll,
+            "elbo_per_value": -(nll + kl) / n_values}

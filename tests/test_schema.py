@@ -170,6 +170,10 @@ def test_energy_appliances_come_out_in_tens_and_csv_writes_the_columns_digits(en
     model = tiny_model(max_epochs=1).fit(frame)
     out = model.generate(40, method="prior", random_state=0)
     assert (out["Appliances"] % 10 == 0).mean() == 1.0
+    model.save(tmp_path / "m.tsvae")
+    loaded = tsvae.TimeSeriesVAE.load(tmp_path / "m.tsvae")
+    assert loaded.output_schema.columns[0].step == 10.0
+    assert (loaded.generate(40, random_state=1)["Appliances"] % 10 == 0).all()
     path = tmp_path / "synth.csv"
     write_table(out, path)
     text = pd.read_csv(path, dtype=str)

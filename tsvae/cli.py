@@ -244,8 +244,7 @@ def cmd_check(args) -> int:
                       plots_in_report=bool(args.report), by=by,
                       **({} if by else {"sources": _sources(args, real=args.data)}))
     if by is None:
-        report.meta.update({"method": args.method, "generation_seed": args.seed,
-                            "synthetic_windows_generated": len(synthetic) // model.n_past})
+        report.meta.update({"method": args.method, "generation_seed": args.seed})
     return _finish(report, args)
 
 

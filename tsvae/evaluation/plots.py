@@ -16,12 +16,16 @@ from matplotlib.figure import Figure
 REAL_COLOR, SYNTH_COLOR = "#1f77b4", "#d62728"
 MAX_PANELS = 12
 DPI = 110
+#: Windows a side drawn as points in the embeddings figure (t-SNE's time grows faster than n).
+EMBEDDED_WINDOWS = 300
 
 
 def figure_to_base64(fig: Figure) -> str:
     """PNG of ``fig`` as a base64 string, for embedding in HTML."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    # Every figure is laid out "constrained" (legends included): no second, "tight" layout
+    # pass, which took as long again as drawing.
+    fig.savefig(buffer, format="png", dpi=DPI)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -85,13 +89,11 @@ def distributions(real, synth, columns, features=None) -> Figure:
 
 
 def _mean_acf(windows: np.ndarray, j: int, n_lags: int) -> np.ndarray:
-    x = windows[:, :, j] - windows[:, :, j].mean(axis=1, keepdims=True)
-    denom = (x**2).sum(axis=1)
-    ok = denom > 0
-    acfs = [np.ones(ok.sum())]
-    for k in range(1, n_lags + 1):
-        acfs.append((x[ok, :-k] * x[ok, k:]).sum(axis=1) / denom[ok])
-    return np.array([a.mean() if len(a) else 0.0 for a in acfs])
+    from tsvae.evaluation.temporal import window_acf
+
+    x = windows[:, :, j]
+    x = x[np.ptp(x, axis=1) > 0]
+    return window_acf(x, n_lags).mean(axis=0) if len(x) else np.zeros(n_lags + 1)
 
 
 def acf_plots(real, synth, columns, features=None) -> Figure:
@@ -115,7 +117,7 @@ def acf_plots(real, synth, columns, features=None) -> Figure:
 def embeddings(real, synth, rng, *, tsne: bool = True) -> Figure:
     from sklearn.decomposition import PCA
 
-    n = min(500, len(real), len(synth))
+    n = min(EMBEDDED_WINDOWS, len(real), len(synth))
     r = real[rng.choice(len(real), n, replace=False)].reshape(n, -1)
     s = synth[rng.choice(len(synth), n, replace=False)].reshape(n, -1)
     fig = Figure(figsize=(10 if tsne else 5, 4.8), layout="constrained")

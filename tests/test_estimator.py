@@ -52,6 +52,14 @@ def test_save_load_round_trip(fitted_model, tmp_path):
     loaded = tsvae.TimeSeriesVAE.load(path)
     assert loaded.get_params() == fitted_model.get_params()
     assert loaded.columns_ == fitted_model.columns_
+    for method in ("prior", "aggregate"):  # fresh samples need no training codes
+        np.testing.assert_array_equal(
+            loaded.generate(7, method=method, as_array=True, random_state=3),
+            fitted_model.generate(7, method=method, as_array=True, random_state=3),
+        )
+    kept = tmp_path / "kept.tsvae"
+    fitted_model.save(kept, keep_training_data=True)
+    loaded = tsvae.TimeSeriesVAE.load(kept)
     for method in ("prior", "posterior", "noisy_posterior", "aggregate"):
         np.testing.assert_array_equal(
             loaded.generate(7, method=method, as_array=True, random_state=3),

@@ -1,8 +1,16 @@
+import math
+
 import pytest
 import torch
 
 from tsvae.model import SequenceVAE, vae_loss
 from tsvae.nn import ARCHITECTURES
+from tsvae.nn.likelihood import StepParams, fixed_scale
+
+
+def _params(mean: torch.Tensor) -> StepParams:
+    """Independent unit Gaussians around ``mean`` (log-scale 0, no shared factors)."""
+    return StepParams(mean, torch.zeros_like(mean), None)
 
 
 @pytest.fixture(params=sorted(ARCHITECTURES))
@@ -23,7 +31,7 @@ def test_decoder_output_changes_with_z(vae):
 def test_kl_gradient_reaches_the_encoder(vae):
     x = torch.randn(8, 16, 3)
     mu, log_var = vae.encode(x)
-    loss = vae_loss(torch.zeros(8, 16, 3), torch.zeros(8, 16, 3), mu, log_var)["kl"]
+    loss = vae_loss(_params(torch.zeros(8, 16, 3)), torch.zeros(8, 16, 3), mu, log_var)["kl"]
     loss.backward()
     grads = [p.grad for p in vae.encoder.parameters()]
     assert all(g is not None for g in grads)
@@ -52,20 +60,43 @@ def test_conditional_vae_decodes_the_future_from_the_past():
     torch.manual_seed(0)
     vae = SequenceVAE(n_features=2, n_past=10, n_future=4, latent_dim=3, hidden_size=8)
     x = torch.randn(5, 14, 2)
-    x_hat, _, _ = vae(x)
-    assert x_hat.shape == (5, 4, 2)
+    params, _, _ = vae(x)
+    assert params.mean.shape == (5, 4, 2)
     assert torch.equal(vae.target(x), x[:, 10:])
     z = torch.zeros(5, 3)
     assert not torch.allclose(vae.decode(z, x[:, :10]), vae.decode(z, x[:, :10] + 1))
 
 
 def test_loss_matches_its_definition():
-    x_hat, target = torch.zeros(4, 5, 2), torch.ones(4, 5, 2)
+    params, target = _params(torch.zeros(4, 5, 2)), torch.ones(4, 5, 2)
     mu, log_var = torch.ones(4, 3), torch.zeros(4, 3)
-    out = vae_loss(x_hat, target, mu, log_var, alpha=2.0, beta=0.5)
+    out = vae_loss(params, target, mu, log_var, alpha=2.0, beta=0.5)
     assert float(out["recon"]) == pytest.approx(10.0)  # summed over steps x features
     assert float(out["kl"]) == pytest.approx(1.5)  # 0.5 * mu^2 summed over 3 dims
     assert float(out["loss"]) == pytest.approx(2.0 * 10.0 + 0.5 * 1.5)
+    # alpha * SSE is a Gaussian of standard deviation 1 / sqrt(2 alpha): its NLL per window.
+    variance = fixed_scale(2.0) ** 2
+    nll = 10.0 / (2 * variance) + 0.5 * 10 * math.log(2 * math.pi * variance)
+    assert float(out["nll"]) == pytest.approx(nll)
+    assert float(out["elbo_per_value"]) == pytest.approx(-(nll + 1.5) / 10)
+
+
+def test_learned_likelihood_loss_is_nll_plus_kl():
+    params, target = _params(torch.zeros(4, 5, 2)), torch.ones(4, 5, 2)
+    mu, log_var = torch.ones(4, 3), torch.zeros(4, 3)
+    out = vae_loss(params, target, mu, log_var, alpha=None, beta=0.5)
+    nll = 10 * (0.5 + 0.5 * math.log(2 * math.pi))  # unit Gaussians, error 1 on 10 values
+    assert float(out["nll"]) == pytest.approx(nll)
+    assert float(out["loss"]) == pytest.approx(nll + 0.5 * 1.5)
+    assert float(out["elbo_per_value"]) == pytest.approx(-(nll + 1.5) / 10)
+
+
+def test_free_bits_keep_small_kl_dimensions_at_their_floor():
+    params, target = _params(torch.zeros(4, 5, 2)), torch.zeros(4, 5, 2)
+    mu, log_var = torch.zeros(4, 3), torch.zeros(4, 3)  # KL 0 in every dimension
+    out = vae_loss(params, target, mu, log_var, free_bits=0.25)
+    assert float(out["kl"]) == 0.0
+    assert float(out["loss"]) == pytest.approx(float(out["nll"]) + 3 * 0.25)
 
 
 def test_unknown_architecture():

@@ -6,6 +6,7 @@ import json
 import resource
 import struct
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,11 +23,36 @@ from tests.conftest import tiny_model
 INVALID = "not a valid tsvae model file"
 
 
+DATA = Path(__file__).parent / "data"
+#: A file written by tsvae's format-5 code (see tests/data/README.md): residual windows,
+#: their latents, the VAR and the mean map, all of which new files must never hold.
+FORMAT_5 = DATA / "format5_lstm.tsvae"
+
+
 @pytest.fixture(scope="module")
-def saved(tmp_path_factory, energy_small):
+def fitted_small(energy_small):
+    return tiny_model(max_epochs=1, hidden_size=8, latent_dim=2).fit(energy_small.iloc[:300])
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory, fitted_small):
+    """Saved the default way: weights and summaries, no training codes or rows."""
     path = tmp_path_factory.mktemp("model_files") / "m.tsvae"
-    tiny_model(max_epochs=1, hidden_size=8, latent_dim=2).fit(energy_small.iloc[:300]).save(path)
+    fitted_small.save(path)
     return path
+
+
+@pytest.fixture(scope="module")
+def saved_with_data(tmp_path_factory, fitted_small):
+    """Saved with keep_training_data=True: the training codes and the series' last rows."""
+    path = tmp_path_factory.mktemp("model_files") / "kept.tsvae"
+    fitted_small.save(path, keep_training_data=True)
+    return path
+
+
+def array_names(path) -> set:
+    with zipfile.ZipFile(path) as archive:
+        return set(load_arrays(archive.read("arrays.safetensors")))
 
 
 def rewrite(src, dst, *, meta=None, arrays=None, weights=None, raw=None):
@@ -148,7 +174,7 @@ def test_huge_layer_count_fails_before_building(saved, tmp_path):
 
 # ----------------------------------------------------------------------- 9: non-finite
 @pytest.mark.parametrize("member", ["weights", "arrays", "scaler"])
-def test_non_finite_values_are_refused(saved, tmp_path, member):
+def test_non_finite_values_are_refused(saved_with_data, tmp_path, member):
     def nan_weights(weights):
         for name in weights:
             weights[name] = torch.full_like(weights[name], float("nan"))
@@ -161,15 +187,16 @@ def test_non_finite_values_are_refused(saved, tmp_path, member):
 
     edits = {"weights": dict(weights=nan_weights), "arrays": dict(arrays=nan_latents),
              "scaler": dict(meta=inf_scale)}
-    path = rewrite(saved, tmp_path / f"{member}.tsvae", **edits[member])
+    path = rewrite(saved_with_data, tmp_path / f"{member}.tsvae", **edits[member])
     refused(path, INVALID, "NaN or infinite")
 
 
 # ----------------------------------------------------------------------- 10: shapes
 def _noise_coefs(arrays):
-    arrays["noise_coefs"] = arrays["noise_coefs"][:, :2, :2].copy()
+    arrays["noise_coefs"] = arrays["noise_coefs"][:, :1].copy()  # (lags, F, F): one row
 
 
+#: Edits of what every file holds.
 SHAPE_EDITS = {
     "scaler.offset": dict(meta=lambda m: m["scaler"].update(offset=[0.0, 1.0, 2.0])),
     "feature_map": dict(meta=lambda m: m.update(feature_map=[0, 1, 2])),
@@ -178,11 +205,18 @@ SHAPE_EDITS = {
     "aggregate_sampler.covariances": dict(
         meta=lambda m: m["aggregate_sampler"].update(
             covariances=[[[1.0, 2.0], [2.0, 1.0]]] * len(m["aggregate_sampler"]["weights"]))),
+}
+#: Edits of the training data a file holds only with keep_training_data=True.
+KEPT_DATA_EDITS = {
     "latent_log_var": dict(arrays=lambda a: a.update(latent_log_var=a["latent_log_var"][:3])),
     "latent_series": dict(arrays=lambda a: a.update(latent_series=a["latent_series"] + 5)),
-    "noise_coefs": dict(arrays=_noise_coefs),
     "tails": dict(arrays=lambda a: a.update(tails=a["tails"][:, :5].copy())),
     "latent_contexts": dict(arrays=lambda a: a.update(latent_contexts=a["latent_mu"])),
+}
+#: Edits of the residual process and mean map of a format-5 file (loaded through
+#: tsvae.legacy).
+LEGACY_EDITS = {
+    "noise_coefs": dict(arrays=_noise_coefs),
     "noise_residual_latents": dict(arrays=lambda a: a.update(
         noise_residual_latents=a["noise_residual_latents"][:, :, :1].copy())),
     "noise_residual_windows": dict(arrays=lambda a: a.update(
@@ -199,6 +233,20 @@ def test_tampered_arrays_name_the_field(saved, tmp_path, field):
     refused(path, INVALID, "corrupted or incompatible model file", field)
 
 
+@pytest.mark.parametrize("field", list(KEPT_DATA_EDITS))
+def test_tampered_training_data_names_the_field(saved_with_data, tmp_path, field):
+    path = rewrite(saved_with_data, tmp_path / "tampered.tsvae", **KEPT_DATA_EDITS[field])
+    refused(path, INVALID, "corrupted or incompatible model file", field)
+
+
+@pytest.mark.parametrize("field", list(LEGACY_EDITS))
+def test_tampered_format_5_arrays_name_the_field(tmp_path, field):
+    assert field in array_names(FORMAT_5)
+    path = rewrite(FORMAT_5, tmp_path / "tampered.tsvae", **LEGACY_EDITS[field])
+    # A missing member of the pair is "missing field 'mean_calibration_bias'".
+    refused(path, INVALID, field)
+
+
 def test_older_files_keep_their_mixture_fitted_to_posterior_draws(saved, tmp_path):
     older = rewrite(saved, tmp_path / "older.tsvae",
                     meta=lambda m: m["aggregate_sampler"].pop("fit_to"))
@@ -210,34 +258,41 @@ def test_older_files_keep_their_mixture_fitted_to_posterior_draws(saved, tmp_pat
     refused(tampered, INVALID, "fit_to='medians' is not known")
 
 
-def test_the_stored_mean_calibration_is_used_whatever_calibrate_means_says(saved, tmp_path):
-    """set_params(calibrate_means=False) after fit does not drop the fitted map: the file
-    keeps it and loads with it (the parameter applies to the next fit)."""
-    model = tsvae.TimeSeriesVAE.load(saved)
-    expected = model.generate(5, random_state=0, as_array=True)
-    model.set_params(calibrate_means=False)
-    model.save(tmp_path / "params_changed.tsvae")
-    again = tsvae.TimeSeriesVAE.load(tmp_path / "params_changed.tsvae")
-    assert again.train_latents_.mean_calibration is not None
-    np.testing.assert_array_equal(again.generate(5, random_state=0, as_array=True), expected)
+def test_a_mean_calibration_too_large_for_the_model_is_refused(monkeypatch):
+    import tsvae.legacy.mean_calibration as mean_calibration
 
-
-def test_a_mean_calibration_too_large_for_the_model_is_refused(saved, tmp_path, monkeypatch):
-    import tsvae.generation.mean_calibration as mean_calibration
-
+    assert tsvae.TimeSeriesVAE.load(FORMAT_5).legacy_.mean_calibration is not None
     monkeypatch.setattr(mean_calibration, "MAX_MAP_VALUES", 10)
-    refused(saved, INVALID, "mean_calibration_weight", "cannot use one")
+    refused(FORMAT_5, INVALID, "mean_calibration_weight", "cannot use one")
 
 
-def test_format_3_files_load_without_a_mean_calibration(saved, tmp_path):
+def test_format_3_files_load_without_a_mean_calibration(tmp_path):
     def as_format_3(arrays):
         del arrays["mean_calibration_weight"], arrays["mean_calibration_bias"]
 
-    older = rewrite(saved, tmp_path / "format3.tsvae", arrays=as_format_3,
+    older = rewrite(FORMAT_5, tmp_path / "format3.tsvae", arrays=as_format_3,
                     meta=lambda m: m.update(format_version=3))
     model = tsvae.TimeSeriesVAE.load(older)
-    assert model.calibrate_means is False and model.train_latents_.mean_calibration is None
+    assert model.legacy_.mean_calibration is None and model.legacy_.noise is not None
+    assert not hasattr(model, "calibrate_means")  # a retired parameter, dropped at load
     assert model.generate(5, random_state=0, as_array=True).shape[0] == 5
+
+
+@pytest.mark.parametrize("name", ["noise_residual_windows", "mean_calibration_weight"])
+def test_a_current_file_with_format_5_arrays_is_refused(saved_with_data, tmp_path, name):
+    """Residual windows and the mean map belong to format 5 and older: a format-6 file that
+    carries them was not written by tsvae."""
+    extra = {"noise_residual_windows": np.zeros((5, 12, 6), np.float32),
+             "mean_calibration_weight": np.zeros((6, 12, 12), np.float32)}[name]
+    path = rewrite(saved_with_data, tmp_path / "pasted.tsvae",
+                   arrays=lambda a: a.update({name: extra}))
+    refused(path, INVALID, name, "belongs to format 5 and older")
+
+
+def test_training_arrays_without_the_codes_are_refused(saved_with_data, tmp_path):
+    path = rewrite(saved_with_data, tmp_path / "half.tsvae",
+                   arrays=lambda a: a.pop("latent_mu"))
+    refused(path, INVALID, "latent_log_var", "is stored without the training codes")
 
 
 # ----------------------------------------------------------------------- 11: damaged members
@@ -261,7 +316,7 @@ def test_damaged_files_give_one_clear_error(saved, tmp_path, damage, capsys):
         rewrite(saved, target, raw={"weights.safetensors": b"\x10\x00\x00\x00\x00\x00\x00\x00{"
                                                           b"not json}"})
     else:
-        rewrite(saved, target, arrays=lambda a: a.pop("latent_mu"))
+        rewrite(saved, target, meta=lambda m: m.pop("scaler"))
     refused(target, INVALID)
     from tsvae.cli import main
 
@@ -453,8 +508,7 @@ def _integer_levels(meta):
 WEAK_EDITS = {
     "int64 weights": (dict(weights=_weights_as(torch.int64)), "has dtype torch.int64"),
     "bool weights": (dict(weights=_weights_as(torch.bool)), "has dtype torch.bool"),
-    "int64 latents": (dict(arrays=lambda a: a.update(latent_mu=a["latent_mu"].astype(np.int64))),
-                      "latent_mu has dtype int64, expected floating point"),
+
     "zero scale": (dict(meta=lambda m: m["scaler"]["scale"].__setitem__(2, 0.0)),
                    "scaler.scale[2] is 0; scales must be > 0"),
     "negative scale": (dict(meta=lambda m: m["scaler"]["scale"].__setitem__(0, -1.5)),
@@ -481,6 +535,13 @@ def test_values_that_used_to_load_are_refused_naming_the_field(saved, tmp_path, 
     edits, says = WEAK_EDITS[case]
     path = rewrite(saved, tmp_path / "weak.tsvae", **edits)
     refused(path, INVALID, "corrupted or incompatible model file", says)
+
+
+def test_int64_latents_are_refused_naming_the_field(saved_with_data, tmp_path):
+    path = rewrite(saved_with_data, tmp_path / "weak.tsvae", arrays=lambda a: a.update(
+        latent_mu=a["latent_mu"].astype(np.int64)))
+    refused(path, INVALID, "corrupted or incompatible model file",
+            "latent_mu has dtype int64, expected floating point")
 
 
 def _flag_encrypted(path, member):
@@ -535,12 +596,14 @@ def test_trainer_settings_that_write_files_are_not_restored(saved, tmp_path, cap
 
 # ----------------------------------------------------------------------- no unloadable saves
 #: A changed value for each parameter (others: a bool flipped, a number raised).
-OTHER_VALUES = {"architecture": "conv", "scaler": "standard", "missing": "interpolate",
+OTHER_VALUES = {"alpha": 20.0, "architecture": "conv", "scaler": "standard",
+                "missing": "interpolate",
                 "aggregate_fit": "draws", "aggregate_components": 2, "max_time": 60.0,
                 "early_stopping_patience": None, "random_state": 7, "val_fraction": 0.2,
                 "trainer_kwargs": {"accelerator": "cpu", "max_steps": 5}}
 #: Parameters that shape the fitted network: changed after fit, the model needs a refit.
-NEEDS_REFIT = {"n_past", "n_future", "architecture", "latent_dim", "hidden_size", "num_layers"}
+NEEDS_REFIT = {"n_past", "n_future", "architecture", "latent_dim", "hidden_size", "num_layers",
+               "head_rank", "head_lags"}
 
 
 def _other_value(name, value):
@@ -575,3 +638,124 @@ def test_save_after_a_refit_on_other_data_loads_back(saved, energy_small, tmp_pa
     model.save(tmp_path / "refit.tsvae")
     again = tsvae.TimeSeriesVAE.load(tmp_path / "refit.tsvae")
     assert again.generate(2, random_state=0, as_array=True).shape == (2, 8, 2)
+
+
+# ----------------------------------------------------------------------- issue 30: no data
+#: Array names that hold training windows, their codes, rows or residuals.
+TRAINING_DERIVED = ("latent_", "tails", "noise_", "mean_calibration_")
+
+
+def test_a_default_save_holds_no_training_derived_arrays(saved, saved_with_data):
+    names = array_names(saved)
+    assert not [n for n in names if n.startswith(TRAINING_DERIVED)], names
+    kept = array_names(saved_with_data)
+    assert {"latent_mu", "latent_log_var", "latent_series", "tails"} <= kept
+    assert not [n for n in kept if n.startswith(("noise_", "mean_calibration_"))], kept
+    with zipfile.ZipFile(saved) as archive:
+        meta = json.loads(archive.read("model.json"))
+    assert meta["format_version"] == 6
+    # The latent diagnostics travel as the summary computed at fit, not as codes.
+    assert set(meta["latent_summary"]) == {"per_dimension", "summary"}
+
+
+def test_a_model_loaded_without_its_training_data_says_what_it_cannot_do(
+        saved, fitted_small, energy_small):
+    model = tsvae.TimeSeriesVAE.load(saved)
+    assert model.train_latents_ is None and model.tails_ is None
+    for method in ("posterior", "noisy_posterior"):
+        with pytest.raises(ValueError) as info:
+            model.generate(3, method=method)
+        message = str(info.value)
+        assert f"method={method!r} without x=" in message
+        assert "keep_training_data=True" in message and "pass the real windows" in message
+    # With x= the posterior methods encode the windows given: the same as the fitted model.
+    x = energy_small.iloc[:40]
+    np.testing.assert_array_equal(
+        model.generate(method="posterior", x=x, random_state=0, as_array=True),
+        fitted_small.generate(method="posterior", x=x, random_state=0, as_array=True))
+    # The diagnostics are the summary computed at fit; the PCA plot needs the codes.
+    stored = model.latent_diagnostics()
+    fresh = fitted_small.latent_diagnostics()
+    assert stored.summary["active_units"] == fresh.summary["active_units"]
+    assert stored.summary["prior_hole_score"] == pytest.approx(fresh.summary["prior_hole_score"])
+    from tsvae.diagnostics import plot_latent_pca
+
+    with pytest.raises(ValueError, match="The latent PCA plot needs the training windows' "
+                                         "codes.*keep_training_data=True"):
+        plot_latent_pca(model)
+
+
+def test_a_conditional_model_loaded_without_its_training_data_needs_a_context(
+        conditional_model, energy_small, tmp_path):
+    path = tmp_path / "future.tsvae"
+    conditional_model.save(path)
+    assert not [n for n in array_names(path) if n.startswith(TRAINING_DERIVED)]
+    model = tsvae.TimeSeriesVAE.load(path)
+    with pytest.raises(ValueError) as info:
+        model.generate_series(5)
+    assert "pass context=" in str(info.value) and "keep_training_data=True" in str(info.value)
+    with pytest.raises(ValueError) as info:
+        model.generate(3, method="aggregate")
+    assert "context=" in str(info.value) and "keep_training_data=True" in str(info.value)
+    # With the past given, both work, and as the fitted model does.
+    context = energy_small.iloc[-30:]
+    same = np.testing.assert_array_equal
+    same(model.generate_series(6, context=context, random_state=0).to_numpy(),
+             conditional_model.generate_series(6, context=context, random_state=0).to_numpy())
+    same(model.generate(4, context=context, random_state=0, as_array=True),
+             conditional_model.generate(4, context=context, random_state=0, as_array=True))
+    kept = tmp_path / "future_kept.tsvae"
+    conditional_model.save(kept, keep_training_data=True)
+    assert {"latent_contexts", "tails"} <= array_names(kept)
+    same(tsvae.TimeSeriesVAE.load(kept).generate_series(6, random_state=0).to_numpy(),
+             conditional_model.generate_series(6, random_state=0).to_numpy())
+
+
+def test_keep_training_data_must_be_a_bool(fitted_small, tmp_path):
+    with pytest.raises(ValueError, match="keep_training_data must be True or False"):
+        fitted_small.save(tmp_path / "m.tsvae", keep_training_data="yes")
+    assert not (tmp_path / "m.tsvae").exists()
+
+
+# ----------------------------------------------------------------------- legacy files
+def test_format_5_file_generates_what_it_generated(tmp_path):
+    """A file of the last format that pasted residual windows (and mapped the decoded means)
+    still generates exactly what tsvae's format-5 code generated from it: decoded means
+    through its mean map, residual draws from its stored windows, posterior codes."""
+    model = tsvae.TimeSeriesVAE.load(FORMAT_5)
+    expected = np.loadtxt(DATA / "format5_lstm_windows.csv", delimiter=",").reshape(3, 4, -1)
+    for rows, (method, noise) in zip(expected, [("prior", False), ("aggregate", True),
+                                                 ("noisy_posterior", True)], strict=True):
+        out = model.generate(4, method=method, random_state=0, as_array=True,
+                             observation_noise=noise)
+        np.testing.assert_allclose(out.reshape(4, -1), rows, rtol=1e-6, atol=1e-7)
+    data = tsvae.datasets.make_sines(64, length=12, n_features=2, random_state=0)
+    np.testing.assert_allclose(
+        model.reconstruct(data[:4], as_array=True).reshape(4, -1),
+        np.loadtxt(DATA / "format5_lstm_reconstruction.csv", delimiter=","), rtol=1e-6,
+        atol=1e-7)
+
+
+def test_format_5_conditional_file_continues_its_series_as_it_did():
+    import pandas as pd
+
+    model = tsvae.TimeSeriesVAE.load(DATA / "format5_future.tsvae")
+    series = model.generate_series(10, random_state=0)
+    expected = pd.read_csv(DATA / "format5_future_series.csv", index_col=0, parse_dates=True)
+    assert list(series.index) == list(expected.index)
+    np.testing.assert_allclose(series.to_numpy(), expected.to_numpy(), rtol=1e-6)
+    windows = model.generate(3, method="aggregate", random_state=0, as_array=True)
+    np.testing.assert_allclose(
+        windows.reshape(3, -1), np.loadtxt(DATA / "format5_future_windows.csv", delimiter=","),
+        rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["format5_lstm.tsvae", "format2_lstm.tsvae"])
+def test_a_legacy_model_cannot_be_saved(tmp_path, name):
+    model = tsvae.TimeSeriesVAE.load(DATA / name)
+    with pytest.raises(ValueError) as info:
+        model.save(tmp_path / "again.tsvae", keep_training_data=True)
+    message = str(info.value)
+    assert "format 5 or older" in message and "pastes stored training residuals" in message
+    assert "Refit it (model.fit(data))" in message
+    assert not (tmp_path / "again.tsvae").exists()

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from tsvae.evaluation import plots
+from tsvae.evaluation.authenticity import Authenticity
 from tsvae.evaluation.base import ROW_COLUMNS, NotApplicable
 from tsvae.evaluation.feature_classifier import FeatureDiscriminative
 from tsvae.evaluation.inputs import EvalOptions, prepare, subsample
@@ -37,7 +38,7 @@ CHECKS = {check.name: check for check in (
     CorrelationDistance(),
     Discriminative(), Predictive(), MMD(),
     FeatureDiscriminative(), MiniRocket(),
-    DistanceToClosestRecord(),
+    DistanceToClosestRecord(), Authenticity(),
     BoundaryAdherence(), DiscreteAdherence(),
 )}
 GROUPS = sorted({check.group for check in CHECKS.values()})

@@ -31,10 +31,12 @@ def _check_count(n, name: str = "n") -> int:
 
 
 def _check_noise_scale(noise_scale) -> float:
-    try:
-        value = float(noise_scale)
-    except (TypeError, ValueError):
-        raise TypeError(f"noise_scale must be a number, got {noise_scale!r}.") from None
+    # A real number only: float("1") and float(True) would accept a string and a bool.
+    if isinstance(noise_scale, (bool, np.bool_)) or not isinstance(
+            noise_scale, (int, float, np.integer, np.floating)):
+        raise TypeError(f"noise_scale must be a number such as 1.0, got {noise_scale!r} "
+                        f"({type(noise_scale).__name__}).")
+    value = float(noise_scale)
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"noise_scale must be a finite number >= 0, got {noise_scale!r}.")
     return value
@@ -66,6 +68,9 @@ def _sampler_for(model, method: str, noise_scale: float, latents: Latents | None
     """The fitted sampler of ``method``: the model's saved mixture for ``aggregate``."""
     if method == "aggregate":
         return model.aggregate_sampler_
+    if method == "prior":  # N(0, I): reads nothing of the training windows
+        return make_sampler(method).fit(Latents(np.zeros((1, model.latent_dim)),
+                                                np.zeros((1, model.latent_dim))))
     if latents is None:
         if _stored(model) is None:
             raise ValueError(f"method={method!r} without x= decodes the training windows' "
@@ -191,8 +196,16 @@ DEFAULT_METHOD = "aggregate"  # the default of every generate signature
 DEFAULT_OBSERVATION_NOISE = True
 
 
+def _check_observation_noise(observation_noise) -> None:
+    """``None``, ``True`` or ``False`` only: ``bool("no")`` would turn the noise on."""
+    if observation_noise is not None and not isinstance(observation_noise, (bool, np.bool_)):
+        raise ValueError(f"observation_noise must be True, False or None (the default: on), "
+                         f"got {observation_noise!r}.")
+
+
 def _observation_noise_default(method: str, observation_noise: bool | None) -> bool:
     # One rule for every method (``method`` is kept for callers' readability only).
+    _check_observation_noise(observation_noise)
     if observation_noise is None:
         return DEFAULT_OBSERVATION_NOISE
     return bool(observation_noise)
@@ -342,6 +355,7 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "agg
     check_layout(layout)
     _warn_if_prior_hole(model, method)
     noise_scale = _check_noise_scale(noise_scale)
+    _check_observation_noise(observation_noise)
     batch_size = _check_batch_size(batch_size)
     times = None if start is None else _window_times(model, start)
     precision = _check_precision(precision)
@@ -602,6 +616,7 @@ def generate_series(model, length: int, *, method: str = "aggregate", context=No
     _check_method(method)
     _warn_if_prior_hole(model, method)
     noise_scale = _check_noise_scale(noise_scale)
+    _check_observation_noise(observation_noise)
     rng = _rng(random_state)
 
     if context is not None:

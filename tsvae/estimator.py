@@ -125,7 +125,11 @@ class TimeSeriesVAE(BaseEstimator):
         See ``docs/concepts.md``.
     head_rank : int
         Shared innovation factors per step of the likelihood head: draws can move several
-        features together within a step (0: features independent given the steps before).
+        features together within a step (0: features independent given the steps before;
+        at most the number of features is used).
+    head_lags : int
+        Order of the autoregression of each value's deviation from the decoded level (0:
+        deviations independent from step to step).
     free_bits : float
         Nats per latent dimension below which the KL term no longer pushes (free bits):
         keeps the window-level code in use beside the autoregressive head.
@@ -180,7 +184,8 @@ class TimeSeriesVAE(BaseEstimator):
         missing: str = "error",
         aggregate_components: int | None = None,
         aggregate_fit: str = "means",
-        head_rank: int = 0,
+        head_rank: int = 3,
+        head_lags: int = 2,
         free_bits: float = 0.0,
         enforce_bounds: bool = True,
         enforce_types: bool = True,
@@ -211,6 +216,7 @@ class TimeSeriesVAE(BaseEstimator):
         self.aggregate_components = aggregate_components
         self.aggregate_fit = aggregate_fit
         self.head_rank = head_rank
+        self.head_lags = head_lags
         self.free_bits = free_bits
         self.enforce_bounds = enforce_bounds
         self.enforce_types = enforce_types
@@ -384,7 +390,9 @@ class TimeSeriesVAE(BaseEstimator):
         return SequenceVAE(self.n_model_features, self.n_past, self.n_future,
                            architecture=self.architecture, latent_dim=self.latent_dim,
                            hidden_size=self.hidden_size, num_layers=self.num_layers,
-                           condition_dim=self.condition_dim, head_rank=self.head_rank,
+                           condition_dim=self.condition_dim,
+                           head_rank=min(self.head_rank, self.n_model_features),
+                           head_lags=self.head_lags,
                            legacy_output=getattr(self, "legacy_", None) is not None)
 
     @property

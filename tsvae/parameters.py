@@ -12,6 +12,9 @@ import numpy as np
 MAX_SEED = 2**32 - 1
 #: Longest ``max_time`` (seconds): a year; beyond it Python's timedelta overflows.
 MAX_TIME = 365 * 24 * 3600.0
+#: Largest ``head_rank`` and ``head_lags``: more shared factors or lags than this model no
+#: window a user would generate, and each multiplies the likelihood head's outputs.
+MAX_HEAD_TERMS = 64
 
 
 def _is_int(value) -> bool:
@@ -88,8 +91,11 @@ def check_estimator_params(model, *, architectures, missing_policies, scalers,
     for name in ("n_past", "latent_dim", "hidden_size", "num_layers", "stride", "batch_size",
                  "max_epochs"):
         check_int(name, getattr(model, name), minimum=1)
-    for name in ("n_future", "num_workers", "kl_warmup_epochs", "head_rank"):
+    for name in ("n_future", "num_workers", "kl_warmup_epochs"):
         check_int(name, getattr(model, name), minimum=0)
+    # Bounded: each adds outputs per feature and step to the likelihood head.
+    for name in ("head_rank", "head_lags"):
+        check_int(name, getattr(model, name), minimum=0, maximum=MAX_HEAD_TERMS)
     check_int("early_stopping_patience", model.early_stopping_patience, minimum=0,
               optional=True)
     check_int("aggregate_components", model.aggregate_components, minimum=1, optional=True)

@@ -87,11 +87,13 @@ class AutoregressiveGaussianHead(nn.Module):
     """
 
     def __init__(self, in_dim: int, n_features: int, *, rank: int = 0, lags: int = 2,
-                 max_partial: float = 1.0) -> None:
+                 max_partial: float = 1.0, recurrent: int = 0) -> None:
         super().__init__()
         self.n_features, self.rank, self.lags = n_features, rank, lags
         self.max_partial = max_partial
         self.out = nn.Linear(in_dim, n_features * (2 + lags + rank))
+        self.gru = nn.GRU(in_dim + n_features, recurrent, batch_first=True) if recurrent else None
+        self.gru_out = nn.Linear(recurrent, n_features * 2) if recurrent else None
 
     def _parts(self, h: torch.Tensor):
         f, r, p = self.n_features, self.rank, self.lags
@@ -109,9 +111,16 @@ class AutoregressiveGaussianHead(nn.Module):
         decoded level, so the first step starts from none, as an unconditional window does.
         """
         level, coefs, log_scale, factor = self._parts(h)
+        deviation = target - level
+        if self.gru is not None:
+            before = torch.cat([torch.zeros_like(deviation[:, :1]), deviation[:, :-1]], dim=1)
+            out, _ = self.gru(torch.cat([h, before], dim=-1))
+            shift, rescale = self.gru_out(out).chunk(2, dim=-1)
+            level = level + shift
+            log_scale = (log_scale + rescale).clamp(LOG_SCALE_MIN, LOG_SCALE_MAX)
+            deviation = target - level
         if not self.lags:
             return StepParams(level, log_scale, factor)
-        deviation = target - level
         padded = torch.cat([torch.zeros_like(deviation[:, :self.lags]), deviation], dim=1)
         steps = deviation.shape[1]
         # lagged[..., k]: the deviation k + 1 steps before each step.
@@ -127,6 +136,8 @@ class AutoregressiveGaussianHead(nn.Module):
         every step, since deviations start at zero). ``scale`` replaces the learned scales by
         one fixed standard deviation (a model trained with a fixed ``alpha``)."""
         level, coefs, log_scale, factor = self._parts(h)
+        if self.gru is not None:
+            return self._sample_recurrent(h, level, log_scale, factor, noise, generator, scale)
         if not noise:
             return level
         innovations = StepParams(torch.zeros_like(level), log_scale, factor).draw(generator,
@@ -139,6 +150,23 @@ class AutoregressiveGaussianHead(nn.Module):
             recent = [deviation, *recent[:-1]]
             steps.append(deviation)
         return level + torch.stack(steps, dim=1)
+
+
+    def _sample_recurrent(self, h, level, log_scale, factor, noise, generator, scale):
+        state, previous, steps = None, torch.zeros_like(level[:, 0]), []
+        for t in range(h.shape[1]):
+            out, state = self.gru(torch.cat([h[:, t], previous], dim=-1).unsqueeze(1), state)
+            shift, rescale = self.gru_out(out[:, 0]).chunk(2, dim=-1)
+            value = level[:, t] + shift
+            if noise:
+                params = StepParams(
+                    torch.zeros_like(value),
+                    (log_scale[:, t] + rescale).clamp(LOG_SCALE_MIN, LOG_SCALE_MAX),
+                    None if factor is None else factor[:, t])
+                value = value + params.draw(generator, scale)
+            previous = value - level[:, t]
+            steps.append(value)
+        return torch.stack(steps, dim=1)
 
 
 class StepParams:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 import tsvae
 from tests.conftest import tiny_model
-from tsvae.generation.mean_calibration import ConditionalMeanCalibration
-from tsvae.generation.observation import ConditionalNoise
 
 STEPS = 24
 
@@ -100,87 +99,89 @@ def test_categorical_condition_round_trips_through_save_and_load(sines_model, tm
     sines_model.save(path)
     loaded = tsvae.TimeSeriesVAE.load(path)
     assert loaded.condition_encoder_.categories == {"condition": ["fast", "slow"]}
-    # One observation model and one mean calibration per class, saved and loaded with the
-    # model.
-    for model in (sines_model, loaded):
-        assert isinstance(model.train_latents_.noise, ConditionalNoise)
-        assert len(model.train_latents_.noise.models) == 2
-        assert isinstance(model.train_latents_.mean_calibration, ConditionalMeanCalibration)
-        assert len(model.train_latents_.mean_calibration.maps) == 2
-    for method in ("prior", "aggregate", "posterior"):
+    # Saved without the training codes, the fresh-sample methods still draw as fitted: the
+    # prior as it is, aggregate from the mixture of that class's codes (a latent summary).
+    for method in ("prior", "aggregate"):
         np.testing.assert_allclose(
             loaded.generate(20, method=method, conditions={"condition": "fast"},
                             random_state=3, as_array=True),
             sines_model.generate(20, method=method, conditions={"condition": "fast"},
                                  random_state=3, as_array=True), rtol=1e-5, atol=1e-5)
-
-
-def test_each_class_is_calibrated_by_its_own_map(sines_model, sines_data):
-    """Each class's decoded windows go through the map fitted on that class's windows
-    (reconstructions included); another class's map would give other windows."""
-    x, y = sines_data
-    mapping = sines_model.train_latents_.mean_calibration
-    for label in ("slow", "fast"):
-        windows = x[y == label][:200]
-        labels = {"condition": label}
-        scaled = sines_model.scaled_windows(windows)
-        vectors = sines_model.condition_vectors(labels, len(windows))
-        with torch.inference_mode():
-            mu, _ = sines_model.vae_.encode(torch.from_numpy(scaled),
-                                            torch.from_numpy(vectors))
-            decoded = sines_model.vae_.decode(mu, None, torch.from_numpy(vectors)).numpy()
-        mine, = [i for i, key in enumerate(mapping.keys) if (key == vectors[0]).all()]
-        own = mapping.maps[mine].apply(decoded)
-        np.testing.assert_allclose(mapping.apply(decoded, vectors), own, atol=1e-6)
+    with pytest.raises(ValueError, match="keep_training_data=True"):
+        loaded.generate(5, method="posterior", conditions={"condition": "fast"})
+    sines_model.save(tmp_path / "kept.tsvae", keep_training_data=True)
+    kept = tsvae.TimeSeriesVAE.load(tmp_path / "kept.tsvae")
+    for method in ("prior", "aggregate", "posterior"):
         np.testing.assert_allclose(
-            sines_model.reconstruct(windows, conditions=labels, as_array=True),
-            sines_model.to_output_units(own), atol=1e-5)
-        other = mapping.maps[1 - mine].apply(decoded)
-        assert np.abs(other - own).max() > 1e-3
+            kept.generate(20, method=method, conditions={"condition": "fast"},
+                          random_state=3, as_array=True),
+            sines_model.generate(20, method=method, conditions={"condition": "fast"},
+                                 random_state=3, as_array=True), rtol=1e-5, atol=1e-5)
 
 
-def test_continuous_conditions_get_no_mean_calibration(energy_small):
-    """More distinct condition values than per-condition fits allow: the conditions are
-    continuous, and one map pooled over them would blur them, so the means stay as decoded."""
+def test_per_class_mixtures_are_saved_as_summaries_and_checked(sines_model, tmp_path):
+    import json
+    import zipfile
+
+    from tests.test_model_files import INVALID, array_names, refused, rewrite
+
+    path = tmp_path / "cvae.tsvae"
+    sines_model.save(path)
+    assert array_names(path) == set()  # no codes, no conditions of training windows
+    meta = json.loads(zipfile.ZipFile(path).read("model.json"))
+    mixtures = meta["condition_mixtures"]
+    assert len(mixtures) == 2 and all(len(m["condition"]) == 2 for m in mixtures)
+    shifted = rewrite(path, tmp_path / "shape.tsvae", meta=lambda m: m["condition_mixtures"][1][
+        "mixture"].update(means=[[0.0]]))
+    refused(shifted, INVALID, "condition_mixtures[1].mixture.means")
+    short = rewrite(path, tmp_path / "short.tsvae", meta=lambda m: m["condition_mixtures"][0]
+                    .update(condition=[1.0]))
+    refused(short, INVALID, "condition_mixtures[0].condition")
+    many = rewrite(path, tmp_path / "many.tsvae", meta=lambda m: m.update(
+        condition_mixtures=m["condition_mixtures"] * 40))
+    refused(many, INVALID, "condition_mixtures must be a list of at most 64 entries")
+
+
+def test_continuous_conditions_generate(energy_small):
+    """Every window its own condition value: no per-value mixture, the overall one."""
     frame = energy_small.iloc[:400].assign(level=np.arange(400) // 12 * 0.5)
     model = tiny_model(max_epochs=1).fit(frame, condition_cols=["level"])
-    assert model.train_latents_.mean_calibration is None
     assert model.generate(4, conditions={"level": 1.0}, random_state=0,
                           as_array=True).shape == (4, 12, 6)
 
 
-def test_per_condition_maps_stay_within_the_size_cap_of_one_map(energy_small, monkeypatch):
-    """All maps together hold at most as many values as one map may: with room for a single
-    map, a two-valued label gets none (its means stay as decoded) instead of twice the
-    memory; with room for both, each value gets its own."""
-    import tsvae.generation.mean_calibration as mean_calibration
-
-    frame = energy_small.iloc[:400].assign(half=np.arange(400) >= 200)
-    both = tiny_model(max_epochs=1).fit(frame, condition_cols=["half"])
-    assert len(both.train_latents_.mean_calibration.maps) == 2
-    monkeypatch.setattr(mean_calibration, "MAX_MAP_VALUES", 6 * 12 * 12)  # one map's worth
-    one = tiny_model(max_epochs=1).fit(frame, condition_cols=["half"])
-    assert one.train_latents_.mean_calibration is None
-    assert one.generate(4, conditions={"half": True}, random_state=0,
-                        as_array=True).shape == (4, 12, 6)
+FORMAT_5 = Path(__file__).parent / "data" / "format5_conditional.tsvae"
 
 
-def test_tampered_per_class_maps_are_refused(sines_model, tmp_path):
+def test_format_5_conditional_file_generates_what_it_generated():
+    """Per-class residual processes and mean maps of a format-5 file (tests/data/README.md)
+    still apply to their class's windows, exactly as the format-5 code applied them."""
+    model = tsvae.TimeSeriesVAE.load(FORMAT_5)
+    assert len(model.legacy_.noise.models) == 2 and len(model.legacy_.mean_calibration.maps) == 2
+    expected = np.loadtxt(FORMAT_5.with_name("format5_conditional_windows.csv"), delimiter=",")
+    rows = []
+    for method, noise in [("prior", False), ("aggregate", True), ("posterior", True)]:
+        for label in ("slow", "fast"):
+            windows = model.generate(2, method=method, conditions={"condition": label},
+                                     random_state=0, as_array=True, observation_noise=noise)
+            rows.append(windows.reshape(2, -1))
+    np.testing.assert_allclose(np.concatenate(rows), expected, rtol=1e-6, atol=1e-7)
+
+
+def test_tampered_per_class_maps_are_refused(tmp_path):
     from tests.test_model_files import INVALID, refused, rewrite
 
-    path = tmp_path / "cvae.tsvae"
-    sines_model.save(path)
-    missing = rewrite(path, tmp_path / "missing.tsvae",
+    missing = rewrite(FORMAT_5, tmp_path / "missing.tsvae",
                       arrays=lambda a: a.pop("mean_calibration_group1_bias"))
     refused(missing, INVALID, "mean_calibration_group1_bias is missing")
-    both = rewrite(path, tmp_path / "both.tsvae", arrays=lambda a: a.update(
+    both = rewrite(FORMAT_5, tmp_path / "both.tsvae", arrays=lambda a: a.update(
         mean_calibration_weight=a["mean_calibration_group0_weight"],
         mean_calibration_bias=a["mean_calibration_group0_bias"]))
     refused(both, INVALID, "mean_calibration_weight is stored beside per-condition maps")
-    wrong = rewrite(path, tmp_path / "wrong.tsvae", arrays=lambda a: a.update(
+    wrong = rewrite(FORMAT_5, tmp_path / "wrong.tsvae", arrays=lambda a: a.update(
         mean_calibration_group0_weight=a["mean_calibration_group0_weight"][:, :3].copy()))
     refused(wrong, INVALID, "mean_calibration_group0_weight")
-    unconditioned = rewrite(path, tmp_path / "keys.tsvae", arrays=lambda a: a.update(
+    unconditioned = rewrite(FORMAT_5, tmp_path / "keys.tsvae", arrays=lambda a: a.update(
         mean_calibration_group_keys=np.zeros((40, 2), np.float32)))
     refused(unconditioned, INVALID, "holds 40 condition values; 1 to 32 are possible")
 

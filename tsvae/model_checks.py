@@ -245,24 +245,49 @@ def check_weights(weights: dict, expected: dict) -> None:
             raise ModelFileError(f"weights[{name!r}]", "holds NaN or infinite values")
 
 
-def check_aggregate(sampler, latent_dim: int):
-    """Mixture weights ``(K,)``, means ``(K, d)`` and positive-definite covariances."""
+def check_aggregate(sampler, latent_dim: int, name: str = "aggregate_sampler"):
+    """Mixture weights ``(K,)``, means ``(K, d)`` and positive-definite covariances
+    (``name``: the field, for messages)."""
     if sampler.weights_ is None:
-        raise ModelFileError("aggregate_sampler", "is not fitted")
-    weights = check_array("aggregate_sampler.weights", sampler.weights_, (None,))
+        raise ModelFileError(name, "is not fitted")
+    weights = check_array(f"{name}.weights", sampler.weights_, (None,))
     k = len(weights)
     if k == 0 or (weights < 0).any() or not weights.sum() > 0:
-        raise ModelFileError("aggregate_sampler.weights", "must be >= 0 with a positive sum")
+        raise ModelFileError(f"{name}.weights", "must be >= 0 with a positive sum")
     sampler.weights_ = weights
-    sampler.means_ = check_array("aggregate_sampler.means", sampler.means_, (k, latent_dim))
-    sampler.covariances_ = check_array("aggregate_sampler.covariances", sampler.covariances_,
+    sampler.means_ = check_array(f"{name}.means", sampler.means_, (k, latent_dim))
+    sampler.covariances_ = check_array(f"{name}.covariances", sampler.covariances_,
                                        (k, latent_dim, latent_dim))
     try:
         np.linalg.cholesky(sampler.covariances_)
     except np.linalg.LinAlgError:
-        raise ModelFileError("aggregate_sampler.covariances",
-                             "are not positive definite") from None
+        raise ModelFileError(f"{name}.covariances", "are not positive definite") from None
     return sampler
+
+
+def check_condition_mixtures(entries, condition_dim: int, latent_dim: int, limit: int,
+                             from_dict) -> dict:
+    """Per-condition aggregate mixtures: a list of at most ``limit`` entries ``{"condition":
+    [condition_dim numbers], "mixture": {...}}``, each mixture checked as the overall one.
+    Returns ``{condition key: sampler}``."""
+    if entries is None:
+        return {}
+    if not isinstance(entries, list) or len(entries) > limit:
+        raise ModelFileError("condition_mixtures", f"must be a list of at most {limit} entries")
+    if entries and not condition_dim:
+        raise ModelFileError("condition_mixtures", "are stored but this model has no conditions")
+    out = {}
+    for i, entry in enumerate(entries):
+        field = f"condition_mixtures[{i}]"
+        if not isinstance(entry, dict) or set(entry) != {"condition", "mixture"}:
+            raise ModelFileError(field, "must hold a condition and a mixture")
+        vector = check_array(f"{field}.condition", np.asarray(entry["condition"], dtype=float),
+                             (condition_dim,))
+        if not isinstance(entry["mixture"], dict):
+            raise ModelFileError(f"{field}.mixture", "must be a mixture")
+        out[np.asarray(vector, dtype=np.float32).tobytes()] = check_aggregate(
+            from_dict(entry["mixture"]), latent_dim, f"{field}.mixture")
+    return out
 
 
 def check_latents(arrays: dict, latent_dim: int, n_series: int) -> int:

@@ -30,9 +30,11 @@ from tsvae._version import __version__
 from tsvae.data.conditions import ConditionEncoder
 from tsvae.data.scaling import scaler_from_dict
 from tsvae.data.schema import OutputSchema
+from tsvae.generation.generate import MAX_SAVED_CONDITION_MIXTURES, condition_mixtures
 from tsvae.generation.latents import TrainingLatents
 from tsvae.generation.samplers import AggregateSampler, Latents
 from tsvae.io import atomic_write
+from tsvae.legacy.decoding import LegacyDecoding
 from tsvae.legacy.files import LAST_LEGACY_FORMAT, legacy_decoding, legacy_params
 
 logger = logging.getLogger(__name__)
@@ -163,6 +165,7 @@ def save_model(model, path, *, overwrite: bool = False, keep_training_data: bool
                        if model.condition_encoder_ is not None else None),
         "schema": model.output_schema.to_dict(),
         "latent_summary": model.latent_summary_,
+        "condition_mixtures": _condition_mixtures(model),
     }
     state = {k: v.detach().cpu().contiguous() for k, v in model.vae_.state_dict().items()}
     members = {
@@ -449,8 +452,8 @@ def _rebuild(cls, meta: dict, version: int, members: dict):
     # Tensors: bounded by the member caps; checked against the parameters before the network
     # is built, so absurd sizes in model.json never reach an allocation.
     arrays = load_arrays(members["arrays.safetensors"])
-    if legacy:  # the format-5 network and its residual post-processing
-        model.legacy_ = legacy_decoding(arrays)
+    if legacy:  # the format-5 network; its residual post-processing once the arrays are checked
+        model.legacy_ = LegacyDecoding(None, None)
     weights = load_weights(members["weights.safetensors"])
     if version < 3 and model.architecture == "lstm":
         weights = _without_step_position(weights)
@@ -471,12 +474,26 @@ def _rebuild(cls, meta: dict, version: int, members: dict):
             arrays.get("latent_conditions"),
         )
     if legacy:
+        model.legacy_ = legacy_decoding(arrays)
         checks.check_noise(model.legacy_.noise, model.n_model_features, model.condition_dim,
                            model.latent_dim)
     model.tails_ = list(arrays["tails"]) if "tails" in arrays else None
     model.latent_summary_ = checks.check_latent_summary(meta.get("latent_summary"),
                                                         model.latent_dim)
+    mixtures = checks.check_condition_mixtures(
+        meta.get("condition_mixtures"), model.condition_dim, model.latent_dim,
+        MAX_SAVED_CONDITION_MIXTURES, AggregateSampler.from_dict)
+    if mixtures:
+        model.__dict__["_condition_mixtures"] = mixtures
     return model
+
+
+def _condition_mixtures(model) -> list | None:
+    """The per-condition aggregate mixtures (latent summaries, never codes), or None."""
+    if model.condition_encoder_ is None or getattr(model, "legacy_", None) is not None:
+        return None
+    return [{"condition": [float(v) for v in vector], "mixture": mixture.to_dict()}
+            for vector, mixture in condition_mixtures(model)]
 
 
 def _check_arrays(model, arrays: dict, n_series: int, context_dim: int, legacy: bool) -> None:

@@ -501,23 +501,51 @@ def _random_windows(n: int, total: int, rng, wanted, pool_conditions) -> np.ndar
 
 #: Fewest training windows of one condition to fit that condition's own aggregate mixture.
 MIN_WINDOWS_PER_CONDITION_MIXTURE = 50
+#: Most per-condition mixtures a model file keeps (continuous conditions have no value with
+#: enough windows; a label with more values uses the overall mixture for the rest).
+MAX_SAVED_CONDITION_MIXTURES = 64
 
 
-def _aggregate_for(model, pool: np.ndarray | None):
+def _condition_key(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def _aggregate_for(model, pool: np.ndarray | None, vector: np.ndarray | None = None):
     """The aggregate mixture of one condition's training latents (fitted once, kept on the
-    model); the overall mixture when the condition has too few windows."""
+    model, and saved with it as a latent summary); the overall mixture when the condition has
+    too few windows, or when the model was loaded without its training codes and without a
+    mixture for that condition."""
     from tsvae.generation.samplers import AggregateSampler
 
+    cache = model.__dict__.setdefault("_condition_mixtures", {})
+    key = None if vector is None else _condition_key(vector)
+    if key is not None and key in cache:
+        return cache[key]
     if pool is None or len(pool) < MIN_WINDOWS_PER_CONDITION_MIXTURE:
         return model.aggregate_sampler_
-    cache = model.__dict__.setdefault("_condition_mixtures", {})
-    key = pool.tobytes()
-    if key not in cache:
-        stored = _stored(model).latents
-        cache[key] = AggregateSampler(
-            model.aggregate_components, fit_to=model.aggregate_sampler_.fit_to,
-            random_state=model.seed_).fit(Latents(stored.mu[pool], stored.log_var[pool]))
-    return cache[key]
+    stored = _stored(model).latents
+    mixture = AggregateSampler(
+        model.aggregate_components, fit_to=model.aggregate_sampler_.fit_to,
+        random_state=model.seed_).fit(Latents(stored.mu[pool], stored.log_var[pool]))
+    if key is not None:
+        cache[key] = mixture
+    return mixture
+
+
+def condition_mixtures(model) -> list:
+    """``(condition vector, mixture)`` of every condition value with its own aggregate
+    mixture (at most :data:`MAX_SAVED_CONDITION_MIXTURES`, the most frequent first): the
+    latent summaries a model file keeps so that ``aggregate`` draws for a condition as the
+    fitted model does, without the training codes."""
+    stored = _stored(model)
+    if stored is None or stored.conditions is None:  # a loaded model: what it loaded
+        return [(np.frombuffer(key, dtype=np.float32), mixture) for key, mixture in
+                model.__dict__.get("_condition_mixtures", {}).items()]
+    values, counts = np.unique(stored.conditions, axis=0, return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    chosen = [values[i] for i in order if counts[i] >= MIN_WINDOWS_PER_CONDITION_MIXTURE]
+    return [(vector, _aggregate_for(model, _matching(stored.conditions, vector), vector))
+            for vector in chosen[:MAX_SAVED_CONDITION_MIXTURES]]
 
 
 def _condition_sampler(model, method: str, noise_scale: float, latents: Latents,
@@ -527,7 +555,7 @@ def _condition_sampler(model, method: str, noise_scale: float, latents: Latents,
     if method == "prior":
         return _sampler_for(model, method, noise_scale)
     if method == "aggregate":
-        return _aggregate_for(model, pool)
+        return _aggregate_for(model, pool, vector)
     if latents is None:  # raises: no codes to draw around
         return _sampler_for(model, method, noise_scale)
     if pool is None or pool.size == 0:

@@ -118,7 +118,8 @@ def run(name: str, args) -> pd.DataFrame:
         row["giveaways"] = "; ".join(f"{g.summary} (real {g.real_mean:.3g}, synth "
                                      f"{g.synthetic_mean:.3g})" for g in gaps.itertuples())
         if label.startswith("tsvae"):
-            row.update(elbo_per_value=history.get("val_elbo_per_value"), fit_s=round(fit_s, 1),
+            row.update(elbo_per_value=history.get("held_out_elbo_per_value"),
+                       fit_s=round(fit_s, 1),
                        epochs=model.n_epochs_,
                        s_per_epoch=round(fit_s / max(model.n_epochs_, 1), 2),
                        params=args.params)

@@ -1,7 +1,8 @@
 """The prior-or-posterior study: which generation method, at which reconstruction weight?
 
 For one data set per run, and for each reconstruction weight ``alpha`` (``beta = 1``; only the
-ratio ``alpha / beta`` shapes the optimum, so a beta sweep repeats the alpha one), the script
+ratio ``alpha / beta`` shapes the optimum, so a beta sweep repeats the alpha one) beside the
+learned likelihood (``alpha=None``, the default, listed as ``learned``), the script
 trains one LSTM VAE (``n_past=24``, a fixed ``max_epochs`` so that a busy machine does not
 change the result) on the first 80% of the rows, then generates with every method, all with
 the observation model (like with like), and measures over ``--seeds`` generation/classifier
@@ -121,6 +122,11 @@ def measure(scaled_train, scaled_test, synthetic, seed: int, gru_iterations: int
     }
 
 
+def alpha_value(alpha: str) -> float | None:
+    """``"learned"`` -> ``None`` (the learned likelihood), else the fixed weight."""
+    return None if str(alpha) == "learned" else float(alpha)
+
+
 def run(dataset: str, *, quick: bool, seeds: int, max_epochs: int, alphas, n_windows: int,
         gru_iterations: int, observation_noise: bool = True) -> None:
     quiet_lightning()
@@ -140,7 +146,7 @@ def run(dataset: str, *, quick: bool, seeds: int, max_epochs: int, alphas, n_win
     for alpha in alphas:
         start = time.perf_counter()
         model = tsvae.TimeSeriesVAE(
-            n_past=N_PAST, alpha=float(alpha), beta=1.0, max_epochs=max_epochs,
+            n_past=N_PAST, alpha=alpha_value(alpha), beta=1.0, max_epochs=max_epochs,
             hidden_size=32 if quick else 64, stride=1 if dataset == "sines" else 2,
             early_stopping_patience=None, random_state=0, progress_bar=False,
             trainer_kwargs={"accelerator": "cpu"})
@@ -197,7 +203,7 @@ def privacy(dataset: str, *, max_epochs: int, alphas, n_windows: int, seeds: int
     rows = []
     for alpha in alphas:
         model = tsvae.TimeSeriesVAE(
-            n_past=N_PAST, alpha=float(alpha), beta=1.0, max_epochs=max_epochs,
+            n_past=N_PAST, alpha=alpha_value(alpha), beta=1.0, max_epochs=max_epochs,
             stride=1 if dataset == "sines" else 2, early_stopping_patience=None,
             random_state=0, progress_bar=False, trainer_kwargs={"accelerator": "cpu"})
         model.fit(train, id_col=None if isinstance(train, np.ndarray) else "block")
@@ -281,7 +287,7 @@ def plot() -> None:
             ax.tick_params(labelsize=8)
             ax.grid(axis="x", alpha=0.3)
             if row == 0:
-                ax.set_title(f"alpha = {alpha:g} (beta = 1)", fontsize=10)
+                ax.set_title(f"alpha = {alpha} (beta = 1)", fontsize=10)
     handles, labels = grid[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside upper center", ncols=len(METHODS), fontsize=9)
     FIGURE.parent.mkdir(exist_ok=True)
@@ -299,7 +305,7 @@ def markdown() -> str:
              " | close share |", "|---|---|---|---|---|---|---|---|"]
     for (dataset, alpha, method), row in table.iterrows():
         cells = [f"{row[(c, 'mean')]:.3f} ± {row[(c, 'std')]:.3f}" for c in columns]
-        lines.append(f"| {dataset} | {alpha:g} | {method} | " + " | ".join(cells) + " |")
+        lines.append(f"| {dataset} | {alpha} | {method} | " + " | ".join(cells) + " |")
     latent = pd.concat([pd.read_csv(p) for p in sorted(RESULTS.glob("prior_vs_posterior_*"
                                                                       "_latent.csv"))
                         if "_quick" not in p.stem and "_decoded" not in p.stem])
@@ -307,7 +313,7 @@ def markdown() -> str:
     lines += ["", "| data | alpha | active units | total KL | KL per dimension | prior-hole score"
               " | epochs | fit (s) |", "|---|---|---|---|---|---|---|---|"]
     for row in latent.itertuples():
-        lines.append(f"| {row.dataset} | {row.alpha:g} | {row.active_units}/{row.latent_dim} | "
+        lines.append(f"| {row.dataset} | {row.alpha} | {row.active_units}/{row.latent_dim} | "
                      f"{row.total_kl:.2f} | {row.kl_per_dim} | {row.prior_hole_score:.2f} | "
                      f"{int(row.epochs)} | {row.fit_seconds:.0f} |")
     text = "\n".join(lines) + "\n"
@@ -319,7 +325,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", choices=DATASETS)
     parser.add_argument("--quick", action="store_true", help="tiny budgets (a smoke run)")
-    parser.add_argument("--alphas", type=float, nargs="+", default=[1.0, 20.0, 300.0])
+    parser.add_argument("--alphas", nargs="+", default=["learned", "1", "20", "300"],
+                        help="fixed reconstruction weights, or 'learned' for the decoder's "
+                             "learned likelihood (alpha=None, the default)")
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--max-epochs", type=int, default=None)
     parser.add_argument("--gru-iterations", type=int, default=None)

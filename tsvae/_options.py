@@ -45,6 +45,7 @@ ESTIMATOR_OPTIONS = (
     Option("aggregate_fit", str, "means", ("means", "draws")),
     Option("head_rank", int, 3),
     Option("head_lags", int, 2),
+    Option("likelihood", str, "gaussian", ("gaussian", "student_t")),
     Option("free_bits", float, 0.0),
     Option("enforce_bounds", bool, True),
     Option("enforce_types", bool, True),

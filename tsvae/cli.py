@@ -105,8 +105,11 @@ def cmd_fit(args) -> int:
     model.fit(args.data, columns=columns, time_col=args.time_col, id_col=args.id_col,
               condition_cols=conditions)
     # Created without replacing unless --overwrite, even if the file appeared during training.
-    model.save(args.output, overwrite=args.overwrite)
-    print(f"trained {model.n_epochs_} epoch(s) on {len(model.columns_)} feature(s); "
+    model.save(args.output, overwrite=args.overwrite,
+               keep_training_data=args.keep_training_data)
+    elbo = model.history_.get("held_out_elbo_per_value")
+    held_out = "" if elbo is None else f", held-out ELBO {elbo:.3f} nats per value"
+    print(f"trained {model.n_epochs_} epoch(s) on {len(model.columns_)} feature(s){held_out}; "
           f"saved {args.output}")
     return 0
 
@@ -357,6 +360,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="comma-separated condition columns (labels or static attributes)")
     fit.add_argument("--config", help="YAML or JSON file of model options (flags override)")
     _switch(fit, "overwrite", "replace an existing output")
+    _switch(fit, "keep-training-data",
+            "also store the training windows' codes and each series' last rows (needed by "
+            "'--method posterior' without data and by --series-length; they decode back to "
+            "near-copies of the training data)")
     _add_estimator_flags(fit)
     fit.set_defaults(func=cmd_fit)
 

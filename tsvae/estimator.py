@@ -130,6 +130,9 @@ class TimeSeriesVAE(BaseEstimator):
     head_lags : int
         Order of the autoregression of each value's deviation from the decoded level (0:
         deviations independent from step to step).
+    likelihood : {"gaussian", "student_t"}
+        Distribution of each step's innovation: Gaussian, or a multivariate Student-t with
+        learned degrees of freedom, for data that moves in occasional jumps.
     free_bits : float
         Nats per latent dimension below which the KL term no longer pushes (free bits):
         keeps the window-level code in use beside the autoregressive head.
@@ -186,6 +189,7 @@ class TimeSeriesVAE(BaseEstimator):
         aggregate_fit: str = "means",
         head_rank: int = 3,
         head_lags: int = 2,
+        likelihood: str = "gaussian",
         free_bits: float = 0.0,
         enforce_bounds: bool = True,
         enforce_types: bool = True,
@@ -217,6 +221,7 @@ class TimeSeriesVAE(BaseEstimator):
         self.aggregate_fit = aggregate_fit
         self.head_rank = head_rank
         self.head_lags = head_lags
+        self.likelihood = likelihood
         self.free_bits = free_bits
         self.enforce_bounds = enforce_bounds
         self.enforce_types = enforce_types
@@ -228,9 +233,10 @@ class TimeSeriesVAE(BaseEstimator):
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
         from tsvae.data.scaling import SCALERS
+        from tsvae.nn.likelihood import DISTRIBUTIONS
         from tsvae.parameters import check_estimator_params
 
-        check_estimator_params(self, architectures=ARCHITECTURES,
+        check_estimator_params(self, architectures=ARCHITECTURES, likelihoods=DISTRIBUTIONS,
                                missing_policies=MISSING_POLICIES, scalers=SCALERS,
                                aggregate_fits=FIT_TO)
 
@@ -376,6 +382,11 @@ class TimeSeriesVAE(BaseEstimator):
         self.is_global_zero_ = bool(trainer.is_global_zero)
         self.n_epochs_ = int(trainer.current_epoch)
         self.history_ = {k: float(v) for k, v in trainer.callback_metrics.items()}
+        if has_validation:
+            elbo = self._held_out_elbo(datamodule.val_set)
+            self.history_["held_out_elbo_per_value"] = elbo
+            logger.info("held-out ELBO: %.4f nats per value (validation windows, scaled data)",
+                        elbo)
 
         self.train_latents_ = self._encode_training(datamodule.train_set, bounds)
         self.aggregate_sampler_ = AggregateSampler(
@@ -386,13 +397,32 @@ class TimeSeriesVAE(BaseEstimator):
         # Low-dimensional figures a model file keeps even without the training codes.
         self.latent_summary_ = latent_diagnostics(self).to_dict()
 
+    def _held_out_elbo(self, dataset, batch_size: int = 4096) -> float:
+        """ELBO per value of the kept weights on ``dataset`` (one seeded posterior draw per
+        window), in nats on the scaled data: the figure models are compared by."""
+        from tsvae.model.vae import vae_loss
+
+        total, count = 0.0, 0
+        with torch.inference_mode(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed_)
+            for first in range(0, len(dataset), batch_size):
+                batch = dataset.__getitems__(list(range(first, min(first + batch_size,
+                                                                  len(dataset)))))
+                windows, condition = batch if isinstance(batch, tuple) else (batch, None)
+                params, mu, log_var = self.vae_(windows, condition)
+                out = vae_loss(params, self.vae_.target(windows), mu, log_var,
+                               alpha=self.alpha)
+                total += float(out["elbo_per_value"]) * len(windows)
+                count += len(windows)
+        return total / max(count, 1)
+
     def _build_vae(self) -> SequenceVAE:
         return SequenceVAE(self.n_model_features, self.n_past, self.n_future,
                            architecture=self.architecture, latent_dim=self.latent_dim,
                            hidden_size=self.hidden_size, num_layers=self.num_layers,
                            condition_dim=self.condition_dim,
                            head_rank=min(self.head_rank, self.n_model_features),
-                           head_lags=self.head_lags,
+                           head_lags=self.head_lags, likelihood=self.likelihood,
                            legacy_output=getattr(self, "legacy_", None) is not None)
 
     @property

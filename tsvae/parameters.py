@@ -77,7 +77,7 @@ def check_choice(name: str, value, choices) -> None:
 
 
 def check_estimator_params(model, *, architectures, missing_policies, scalers,
-                           aggregate_fits) -> None:
+                           aggregate_fits, likelihoods=("gaussian", "student_t")) -> None:
     """Validate every parameter of a ``TimeSeriesVAE`` (called at the start of ``fit``).
 
     Examples
@@ -110,6 +110,7 @@ def check_estimator_params(model, *, architectures, missing_policies, scalers,
         raise ValueError(f"max_time must be at most {MAX_TIME:g} seconds (a year), got "
                          f"{model.max_time!r}; pass None for no time limit.")
     check_choice("architecture", model.architecture, architectures)
+    check_choice("likelihood", model.likelihood, likelihoods)
     check_choice("missing", model.missing, missing_policies)
     check_choice("scaler", model.scaler, scalers)
     check_choice("aggregate_fit", model.aggregate_fit, aggregate_fits)

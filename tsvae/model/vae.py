@@ -30,7 +30,8 @@ class SequenceVAE(nn.Module):
     (:class:`~tsvae.nn.likelihood.AutoregressiveGaussianHead`) the distribution of every
     value given the steps before it: a window is drawn step by step from ``p(x | z)``.
     ``head_rank`` is the number of shared innovation factors per step, ``head_lags`` the
-    order of the deviations' autoregression. ``legacy_output``
+    order of the deviations' autoregression, ``likelihood`` the innovations' distribution
+    (``"gaussian"`` or ``"student_t"``). ``legacy_output``
     builds the network of model files of format 5 and older instead (a decoder that
     outputs values, no head).
 
@@ -48,7 +49,8 @@ class SequenceVAE(nn.Module):
     def __init__(self, n_features: int, n_past: int, n_future: int = 0, *,
                  architecture: str = "lstm", latent_dim: int = 8, hidden_size: int = 64,
                  num_layers: int = 1, condition_dim: int = 0, head_rank: int = 0,
-                 head_lags: int = 2, legacy_output: bool = False) -> None:
+                 head_lags: int = 2, likelihood: str = "gaussian",
+                 legacy_output: bool = False) -> None:
         super().__init__()
         if architecture not in ARCHITECTURES:
             raise ValueError(
@@ -69,7 +71,8 @@ class SequenceVAE(nn.Module):
                                    context_dim=context_dim,
                                    out_features=n_features if legacy_output else None, **sizes)
         self.head = None if legacy_output else AutoregressiveGaussianHead(
-            self.decoder.out_dim, n_features, rank=head_rank, lags=head_lags)
+            self.decoder.out_dim, n_features, rank=head_rank, lags=head_lags,
+            distribution=likelihood)
 
     def _check_condition(self, condition: torch.Tensor | None) -> None:
         if self.condition_dim and condition is None:

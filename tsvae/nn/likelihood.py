@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
+#: Innovation distributions of the head: Gaussian, or multivariate Student-t (heavy tails).
+DISTRIBUTIONS = ("gaussian", "student_t")
 #: Log-scales are clamped: below, noiseless data (the sines) would drive the likelihood to
 #: infinity; above, one value would be allowed to span many times the scaled range.
 LOG_SCALE_MIN, LOG_SCALE_MAX = -7.0, 2.0
@@ -73,6 +76,9 @@ class AutoregressiveGaussianHead(nn.Module):
         Shared innovation factors per step (0: independent features given the past).
     lags : int
         Order ``p`` of each feature's deviation process (stationary by construction).
+    distribution : {"gaussian", "student_t"}
+        Innovations: Gaussian, or a multivariate Student-t with learned degrees of freedom
+        (jumps).
 
     Examples
     --------
@@ -87,21 +93,29 @@ class AutoregressiveGaussianHead(nn.Module):
     """
 
     def __init__(self, in_dim: int, n_features: int, *, rank: int = 0, lags: int = 2,
-                 max_partial: float = 1.0, recurrent: int = 0) -> None:
+                 distribution: str = "gaussian") -> None:
         super().__init__()
+        if distribution not in DISTRIBUTIONS:
+            raise ValueError(f"distribution={distribution!r} is not known; use one of "
+                             f"{list(DISTRIBUTIONS)}.")
         self.n_features, self.rank, self.lags = n_features, rank, lags
-        self.max_partial = max_partial
+        # Degrees of freedom 2 + softplus(raw): finite variance; starts at 10.
+        self.df_raw = (nn.Parameter(torch.tensor(math.log(math.expm1(8.0))))
+                       if distribution == "student_t" else None)
         self.out = nn.Linear(in_dim, n_features * (2 + lags + rank))
-        self.gru = nn.GRU(in_dim + n_features, recurrent, batch_first=True) if recurrent else None
-        self.gru_out = nn.Linear(recurrent, n_features * 2) if recurrent else None
 
     def _parts(self, h: torch.Tensor):
         f, r, p = self.n_features, self.rank, self.lags
         level, partial, log_scale, loadings = self.out(h).split([f, f * p, f, f * r], dim=-1)
-        coefs = stationary_coefficients(
-            self.max_partial * torch.tanh(partial.unflatten(-1, (f, p)))) if p else None
+        coefs = (stationary_coefficients(torch.tanh(partial.unflatten(-1, (f, p))))
+                 if p else None)
         factor = loadings.unflatten(-1, (f, r)) if r else None
         return level, coefs, log_scale.clamp(LOG_SCALE_MIN, LOG_SCALE_MAX), factor
+
+    @property
+    def df(self) -> torch.Tensor | None:
+        """Degrees of freedom of the Student-t innovations (None: Gaussian)."""
+        return None if self.df_raw is None else 2.0 + nn.functional.softplus(self.df_raw)
 
     def forward(self, h: torch.Tensor, target: torch.Tensor,
                 previous: torch.Tensor | None = None) -> StepParams:
@@ -111,22 +125,15 @@ class AutoregressiveGaussianHead(nn.Module):
         decoded level, so the first step starts from none, as an unconditional window does.
         """
         level, coefs, log_scale, factor = self._parts(h)
-        deviation = target - level
-        if self.gru is not None:
-            before = torch.cat([torch.zeros_like(deviation[:, :1]), deviation[:, :-1]], dim=1)
-            out, _ = self.gru(torch.cat([h, before], dim=-1))
-            shift, rescale = self.gru_out(out).chunk(2, dim=-1)
-            level = level + shift
-            log_scale = (log_scale + rescale).clamp(LOG_SCALE_MIN, LOG_SCALE_MAX)
-            deviation = target - level
         if not self.lags:
-            return StepParams(level, log_scale, factor)
+            return StepParams(level, log_scale, factor, self.df)
+        deviation = target - level
         padded = torch.cat([torch.zeros_like(deviation[:, :self.lags]), deviation], dim=1)
         steps = deviation.shape[1]
         # lagged[..., k]: the deviation k + 1 steps before each step.
         lagged = torch.stack([padded[:, self.lags - k - 1:self.lags - k - 1 + steps]
                               for k in range(self.lags)], dim=-1)
-        return StepParams(level + (coefs * lagged).sum(-1), log_scale, factor)
+        return StepParams(level + (coefs * lagged).sum(-1), log_scale, factor, self.df)
 
     def sample(self, h: torch.Tensor, previous: torch.Tensor | None = None, *,
                noise: bool = True, generator: torch.Generator | None = None,
@@ -136,12 +143,10 @@ class AutoregressiveGaussianHead(nn.Module):
         every step, since deviations start at zero). ``scale`` replaces the learned scales by
         one fixed standard deviation (a model trained with a fixed ``alpha``)."""
         level, coefs, log_scale, factor = self._parts(h)
-        if self.gru is not None:
-            return self._sample_recurrent(h, level, log_scale, factor, noise, generator, scale)
         if not noise:
             return level
-        innovations = StepParams(torch.zeros_like(level), log_scale, factor).draw(generator,
-                                                                                   scale)
+        innovations = StepParams(torch.zeros_like(level), log_scale, factor,
+                                 self.df).draw(generator, scale)
         recent = [torch.zeros_like(level[:, 0])] * self.lags  # most recent first
         steps = []
         for t in range(h.shape[1]):
@@ -152,29 +157,19 @@ class AutoregressiveGaussianHead(nn.Module):
         return level + torch.stack(steps, dim=1)
 
 
-    def _sample_recurrent(self, h, level, log_scale, factor, noise, generator, scale):
-        state, previous, steps = None, torch.zeros_like(level[:, 0]), []
-        for t in range(h.shape[1]):
-            out, state = self.gru(torch.cat([h[:, t], previous], dim=-1).unsqueeze(1), state)
-            shift, rescale = self.gru_out(out[:, 0]).chunk(2, dim=-1)
-            value = level[:, t] + shift
-            if noise:
-                params = StepParams(
-                    torch.zeros_like(value),
-                    (log_scale[:, t] + rescale).clamp(LOG_SCALE_MIN, LOG_SCALE_MAX),
-                    None if factor is None else factor[:, t])
-                value = value + params.draw(generator, scale)
-            previous = value - level[:, t]
-            steps.append(value)
-        return torch.stack(steps, dim=1)
-
 
 class StepParams:
-    """Mean ``[B, T, F]``, log-scale ``[B, T, F]`` and loadings ``[B, T, F, r]`` (or None)."""
+    """Mean ``[B, T, F]``, log-scale ``[B, T, F]``, loadings ``[B, T, F, r]`` (or None) and
+    the degrees of freedom of a Student-t (a scalar tensor, or None for a Gaussian).
+
+    With ``df``, each step's innovation is a multivariate Student-t whose scale matrix is
+    ``diag(s^2) + L L^T``: occasional large moves of several features at once, which a
+    Gaussian spreads into many medium ones.
+    """
 
     def __init__(self, mean: torch.Tensor, log_scale: torch.Tensor,
-                 factor: torch.Tensor | None) -> None:
-        self.mean, self.log_scale, self.factor = mean, log_scale, factor
+                 factor: torch.Tensor | None, df: torch.Tensor | None = None) -> None:
+        self.mean, self.log_scale, self.factor, self.df = mean, log_scale, factor, df
 
     def draw(self, generator: torch.Generator | None, scale: float | None = None
              ) -> torch.Tensor:
@@ -188,14 +183,42 @@ class StepParams:
             u = torch.randn((*self.mean.shape[:-1], self.factor.shape[-1], 1),
                             generator=generator, dtype=self.mean.dtype, device=self.mean.device)
             out = out + (self.factor @ u).squeeze(-1)
+        if self.df is not None:
+            out = out * self._mixing(generator).sqrt()
         return out
 
+    def _mixing(self, generator: torch.Generator | None) -> torch.Tensor:
+        """``df / chi2(df)`` per step, shared by the features (a multivariate t)."""
+        # torch's gamma sampler takes no generator: numpy's, seeded from the torch one.
+        seed = int(torch.randint(2**62, (1,), generator=generator))
+        df = float(self.df)
+        chi2 = np.random.default_rng(seed).chisquare(df, size=self.mean.shape[:-1])
+        return torch.as_tensor(df / chi2, dtype=self.mean.dtype).unsqueeze(-1)
+
     def nll(self, target: torch.Tensor) -> torch.Tensor:
-        """Negative log-likelihood of ``target``, summed over steps and features, per window."""
-        if self.factor is None:
-            z = (target - self.mean) * torch.exp(-self.log_scale)
-            per_value = 0.5 * z.pow(2) + self.log_scale + 0.5 * math.log(2 * math.pi)
-            return per_value.sum(dim=(1, 2))
-        dist = torch.distributions.LowRankMultivariateNormal(
-            self.mean, self.factor, torch.exp(2 * self.log_scale), validate_args=False)
-        return -dist.log_prob(target).sum(dim=1)
+        """Negative log-likelihood of ``target``, summed over steps and features, per window.
+
+        The low-rank scale matrix is inverted through its ``r x r`` capacitance (Woodbury),
+        so the cost grows with ``F r^2``, not ``F^3``.
+        """
+        n_features = target.shape[-1]
+        inv_scale = torch.exp(-self.log_scale)
+        white = (target - self.mean) * inv_scale
+        mahalanobis = white.pow(2).sum(-1)
+        logdet = 2 * self.log_scale.sum(-1)
+        if self.factor is not None:
+            scaled = self.factor * inv_scale.unsqueeze(-1)  # D^-1 L
+            eye = torch.eye(scaled.shape[-1], dtype=scaled.dtype, device=scaled.device)
+            capacitance = torch.linalg.cholesky(eye + scaled.transpose(-1, -2) @ scaled)
+            projected = torch.linalg.solve_triangular(
+                capacitance, (scaled.transpose(-1, -2) @ white.unsqueeze(-1)), upper=False)
+            mahalanobis = mahalanobis - projected.squeeze(-1).pow(2).sum(-1)
+            logdet = logdet + 2 * torch.diagonal(capacitance, dim1=-2, dim2=-1).log().sum(-1)
+        if self.df is None:
+            per_step = 0.5 * (n_features * math.log(2 * math.pi) + logdet + mahalanobis)
+        else:
+            df = self.df
+            per_step = (torch.lgamma(df / 2) - torch.lgamma((df + n_features) / 2)
+                        + 0.5 * n_features * torch.log(df * math.pi) + 0.5 * logdet
+                        + 0.5 * (df + n_features) * torch.log1p(mahalanobis / df))
+        return per_step.sum(dim=1)

@@ -174,3 +174,20 @@ def test_evaluate_reads_window_length_and_time_column_from_the_model(fitted, cap
     meta = json.loads(summary.read_text())["meta"]
     assert (meta["steps"], meta["real_windows"]) == (12, 500 - 12 + 1)
     assert set(meta["inputs"]) == {"real data", "synthetic data", "model"}
+
+
+def test_check_of_a_conditional_model_draws_the_real_conditions_and_checks_per_value(
+        tmp_path, capsys):
+    frame = tsvae.datasets.load_energy().iloc[:1500, :3]
+    frame["weekend"] = frame.index.dayofweek >= 5
+    frame = frame.reset_index()
+    frame.to_csv(tmp_path / "energy.csv", index=False)
+    model = tiny_model(max_epochs=1).fit(frame, time_col="date", condition_cols=["weekend"])
+    model.save(tmp_path / "c.tsvae")
+    summary = tmp_path / "c.json"
+    code, out, err = _run(capsys, "check", tmp_path / "c.tsvae", tmp_path / "energy.csv",
+                          "-n", 80, "--fast", "--checks", "marginal", "--json", summary)
+    assert code == 0, err
+    result = json.loads(summary.read_text())
+    assert "ConditionalReport" in out and "real_holdout_accuracy" in result["fidelity"]
+    assert {row["weekend"] for row in result["conditions"]} == {False, True}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tsvae.evaluation.base import Check, row
+from tsvae.evaluation.base import Check, NotApplicable, row
 from tsvae.evaluation.inputs import subsample
 from tsvae.evaluation.privacy import MAX_REFERENCE, closest_distances
 
@@ -112,6 +112,9 @@ class Authenticity(Check):
     threshold = MAX_CLOSE_SHARE
 
     def run(self, data, options):
+        if data.real.shape[1] < 2:
+            raise NotApplicable("the steps and shapes of a window need at least 2 steps; "
+                                "these windows have 1")
         real = data.real_scaled
         if data.holdout is not None:
             reference, holdout = real, data.scale(data.holdout)

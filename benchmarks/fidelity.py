@@ -19,8 +19,9 @@ interval), the feature classifier and MiniRocket under the detection split rule 
 interleaved time blocks with a gap of one window, synthetic at random; 95% intervals over
 ``--detect-seeds``), MiniRocket's learning curve (50, 200 and 1,500 labelled windows a class),
 "tie" / "below" / "above" against the VAR(2) with fresh starts, the real-vs-real floor, the
-decoded reconstructions of real windows (``noisy_posterior`` at ``noise_scale=0``, with the
-observation noise every method draws: if they are detected no sampler can pass) and what
+reconstructions of training windows (``noisy_posterior`` at ``noise_scale=0``, every value
+drawn from the decoder's likelihood as every method draws it: if they are detected no sampler
+can pass) and what
 gives each generator away (the feature classifier's
 most important window summaries). Up to ``--profile-windows`` real windows (time-ordered) and
 as many of each generator's. Results: ``benchmarks/results/fidelity_profile.csv`` and a

@@ -4,9 +4,9 @@ For one data set per run, and for each reconstruction weight ``alpha`` (``beta =
 ratio ``alpha / beta`` shapes the optimum, so a beta sweep repeats the alpha one) beside the
 learned likelihood (``alpha=None``, the default, listed as ``learned``), the script
 trains one LSTM VAE (``n_past=24``, a fixed ``max_epochs`` so that a busy machine does not
-change the result) on the first 80% of the rows, then generates with every method, all with
-the observation model (like with like), and measures over ``--seeds`` generation/classifier
-seeds:
+change the result) on the first 80% of the rows, then generates with every method, all
+drawing every value from the decoder's likelihood (like with like), and measures over
+``--seeds`` generation/classifier seeds:
 
 - fidelity: the feature classifier score (gradient boosting on window summaries, the
   strongest detector of ``tsvae.evaluation``) and the TimeGAN GRU discriminative score
@@ -190,7 +190,7 @@ def run(dataset: str, *, quick: bool, seeds: int, max_epochs: int, alphas, n_win
 
 
 def privacy(dataset: str, *, max_epochs: int, alphas, n_windows: int, seeds: int) -> None:
-    """Memorisation without the observation model: decoded means of every method (the
+    """Memorisation without the likelihood's draws: decoded means of every method (the
     posterior's are then reconstructions of training windows), distance ratio and close
     share only (no classifiers). Writes ``prior_vs_posterior_<dataset>_means.csv``."""
     quiet_lightning()

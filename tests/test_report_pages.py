@@ -73,7 +73,7 @@ def test_evaluate_records_provenance_and_draws_the_worst_features(fitted_model, 
     assert meta["tsvae_version"] == tsvae.__version__ and meta["created"].endswith("UTC")
     assert meta["method"] == "aggregate" and meta["observation_noise"] is True
     assert meta["model_parameters"]["n_past"] == 12
-    assert "method aggregate with the observation model" in report.to_html()
+    assert "method aggregate drawn from the decoder&#x27;s likelihood" in report.to_html()
 
 
 def test_compare_page_has_method_table_latent_section_and_a_section_per_method(

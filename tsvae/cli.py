@@ -293,8 +293,8 @@ def cmd_demo(args) -> int:
     print(f"trained {result.model.n_epochs_} epoch(s) in {result.fit_seconds:.0f} s")
     for path in result.files:
         print(f"wrote {path}")
-    print("\nReal vs synthetic windows (every method draws the observation model, like with "
-          "like): per-feature mean, std and lag-1 autocorrelation")
+    print("\nReal vs synthetic windows (every method draws from the decoder's likelihood, "
+          "like with like): per-feature mean, std and lag-1 autocorrelation")
     import pandas as pd
 
     with pd.option_context("display.width", 200, "display.max_columns", 20,
@@ -432,8 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--time-col", help="timestamp column of the real file (default: the "
                                          "model's)")
     cmp_.add_argument("-n", type=int, help="windows per method (default: as many as real)")
-    _switch(cmp_, "means", "compare decoded means (default: every method draws the "
-                           "observation model)")
+    _switch(cmp_, "means", "compare decoded means (default: every method draws from the "
+                           "decoder's likelihood)")
     _evaluation_flags(cmp_, fail_on_fail=False, verbose=False)
     cmp_.set_defaults(func=cmd_compare)
 

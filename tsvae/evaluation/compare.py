@@ -18,7 +18,8 @@ class MethodComparison:
     table: pd.DataFrame
     reports: dict
     diagnostics: object
-    #: whether every method drew the observation model (True) or returned decoded means
+    #: whether every method drew its values from the decoder's likelihood (True) or returned
+    #: decoded means
     observation_noise: bool = True
     #: the latent PCA as a base64 PNG (None without plots)
     latent_figure: str | None = None
@@ -78,9 +79,9 @@ def compare_methods(model, real, methods=DEFAULT_METHODS, n: int | None = None, 
     noise_scale : float
         Scale of the ``noisy_posterior`` method.
     observation_noise : bool
-        One switch for every method, so that they are compared like with like: all draw the
-        decoder's observation model (True, as real windows carry noise ``z`` does not
-        explain) or all return decoded means (False). The table states it in its
+        One switch for every method, so that they are compared like with like: all draw
+        every value from the decoder's likelihood ``p(x | z)`` (True, as real windows carry
+        movement ``z`` does not fix) or all return decoded means (False). The table states it in its
         ``observation_noise`` row.
     conditions : dict or DataFrame, optional
         For a model fitted with conditions: what every method generates for (as in

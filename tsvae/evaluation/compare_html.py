@@ -177,8 +177,8 @@ def _method_section(method: str, report) -> str:
 def render_comparison(comparison) -> str:
     """The comparison page (see the module docstring)."""
     table = method_table(comparison)
-    noise = ("every method draws the decoder's observation model (decoded mean plus the "
-             "fitted residual process), as real windows carry noise"
+    noise = ("every method draws every value from the decoder's likelihood p(x|z), as real "
+             "windows carry movement the code does not fix"
              if comparison.observation_noise else "every method returns decoded means")
     methods = ", ".join(f'<a href="#method-{m}">{html.escape(m)}</a>'
                         for m in comparison.reports)

@@ -141,7 +141,7 @@ def _subtitle(meta: dict) -> str:
     if "method" in meta:
         noise = meta.get("observation_noise")
         bits.append(f"method {meta['method']}" + ("" if noise is None else
-                                                  (" with the observation model" if noise
+                                                  (" drawn from the decoder's likelihood" if noise
                                                    else " (decoded means)")))
     if "synthetic_windows" in meta:
         bits.append(f"{meta['synthetic_windows']:,} synthetic vs {meta['real_windows']:,} real "

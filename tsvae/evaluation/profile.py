@@ -9,8 +9,8 @@ a few labelled windows a class), how each score compares with a reference genera
 summaries that give the generator away (:func:`~tsvae.evaluation.feature_classifier.
 summary_gaps`: largest real-vs-synthetic KS gap first, as in the report).
 
-:func:`model_profile` builds the candidates from a fitted model (each method, the decoded
-reconstructions of real windows, a VAR(2)) and calls :func:`detectability_profile`.
+:func:`model_profile` builds the candidates from a fitted model (each method, the
+reconstructions of training windows, a VAR(2)) and calls :func:`detectability_profile`.
 """
 
 from __future__ import annotations
@@ -166,10 +166,12 @@ def model_profile(model, real, *, methods=("prior", "aggregate"), n: int | None 
                   **kwargs) -> pd.DataFrame:
     """The detectability profile of a fitted model on a real series frame.
 
-    Candidates: each of ``methods``; the decoded reconstructions of real windows
-    (``noisy_posterior`` at ``noise_scale=0``, each with a random residual window as its
-    observation noise: what a perfect latent sampler would give; if they are detected no
-    sampler can pass); a VAR(2) with fresh starts fitted on ``real`` (the
+    Candidates: each of ``methods``; the reconstructions of training windows
+    (``noisy_posterior`` at ``noise_scale=0``: each window's posterior mean, every value
+    drawn from the decoder's likelihood as every method draws it; what a perfect latent
+    sampler would give; if they are detected no sampler can pass; they need the training
+    windows' codes, which a model has after ``fit`` or when loaded from a file saved with
+    ``keep_training_data=True``); a VAR(2) with fresh starts fitted on ``real`` (the
     reference of the comparisons). Windows are min-max scaled by the real windows.
 
     Parameters

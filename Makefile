@@ -36,7 +36,8 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py
 	$(BIN)/python benchmarks/windows_memory.py
-	$(BIN)/python benchmarks/evaluation_speed.py
+	$(BIN)/python benchmarks/evaluation_speed.py --compare
+	$(BIN)/python benchmarks/output_grid.py
 	$(BIN)/python benchmarks/generation_speed.py
 	$(BIN)/python benchmarks/training_throughput.py
 	$(BIN)/python benchmarks/large_input_memory.py

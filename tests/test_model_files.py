@@ -596,13 +596,14 @@ def test_trainer_settings_that_write_files_are_not_restored(saved, tmp_path, cap
 # ----------------------------------------------------------------------- no unloadable saves
 #: A changed value for each parameter (others: a bool flipped, a number raised).
 OTHER_VALUES = {"alpha": 20.0, "architecture": "conv", "scaler": "standard",
+                "likelihood": "student_t",
                 "missing": "interpolate",
                 "aggregate_fit": "draws", "aggregate_components": 2, "max_time": 60.0,
                 "early_stopping_patience": None, "random_state": 7, "val_fraction": 0.2,
                 "trainer_kwargs": {"accelerator": "cpu", "max_steps": 5}}
 #: Parameters that shape the fitted network: changed after fit, the model needs a refit.
 NEEDS_REFIT = {"n_past", "n_future", "architecture", "latent_dim", "hidden_size", "num_layers",
-               "head_rank", "head_lags"}
+               "head_rank", "head_lags", "alpha", "likelihood"}
 
 
 def _other_value(name, value):

@@ -22,6 +22,7 @@ from tsvae.generation.samplers import FIT_TO, AggregateSampler, Latents
 from tsvae.model.lightning import VAELightningModule
 from tsvae.model.vae import SequenceVAE
 from tsvae.nn import ARCHITECTURES
+from tsvae.parameters import TRAINING_PARAMS
 from tsvae.training import (
     build_trainer,
     check_reconstructions,
@@ -340,6 +341,8 @@ class TimeSeriesVAE(BaseEstimator):
         self.scaler_ = prepared.scaler
         self.schema_ = prepared.schema
         self.time_col_, self.id_col_ = time_col, id_col
+        # What the network was trained as: set_params cannot change it without a refit.
+        self.training_params_ = {k: getattr(self, k) for k in TRAINING_PARAMS}
         self.n_features_ = len(self.columns_)
         self.feature_map_ = prepared.feature_map
         self.condition_encoder_ = None
@@ -431,7 +434,8 @@ class TimeSeriesVAE(BaseEstimator):
         ``alpha`` (``None``: the likelihood head's learned scales)."""
         from tsvae.nn.likelihood import fixed_scale
 
-        return None if self.alpha is None else fixed_scale(self.alpha)
+        alpha = getattr(self, "training_params_", {}).get("alpha", self.alpha)
+        return None if alpha is None else fixed_scale(alpha)
 
     @property
     def condition_dim(self) -> int:

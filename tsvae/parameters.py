@@ -12,6 +12,11 @@ import numpy as np
 MAX_SEED = 2**32 - 1
 #: Longest ``max_time`` (seconds): a year; beyond it Python's timedelta overflows.
 MAX_TIME = 365 * 24 * 3600.0
+#: Parameters that define the trained model beyond what its weights' shapes show: a fitted
+#: model keeps the values it was trained with (``training_params_``) and ``save`` refuses
+#: others (a refit is required).
+TRAINING_PARAMS = ("alpha", "likelihood", "head_lags", "head_rank", "architecture",
+                   "hidden_size", "num_layers")
 #: Largest ``head_rank`` and ``head_lags``: more shared factors or lags than this model no
 #: window a user would generate, and each multiplies the likelihood head's outputs.
 MAX_HEAD_TERMS = 64

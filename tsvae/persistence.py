@@ -36,6 +36,7 @@ from tsvae.generation.samplers import AggregateSampler, Latents
 from tsvae.io import atomic_write
 from tsvae.legacy.decoding import LegacyDecoding
 from tsvae.legacy.files import LAST_LEGACY_FORMAT, legacy_decoding, legacy_params
+from tsvae.parameters import TRAINING_PARAMS
 
 logger = logging.getLogger(__name__)
 
@@ -193,6 +194,10 @@ def _check_loadable(model, members: dict[str, bytes], path) -> None:
         f"{name} was {getattr(model.vae_, name)!r} at fit, is now "
         f"{checks.shown(getattr(model, name))}" for name in _NETWORK_PARAMS
         if name in vars(model.vae_) and getattr(model.vae_, name) != getattr(model, name))
+    trained = getattr(model, "training_params_", {})
+    problem = "; ".join([problem] * bool(problem) + [
+        f"{name} was {value!r} at fit, is now {checks.shown(getattr(model, name))}"
+        for name, value in trained.items() if getattr(model, name) != value])
     if not problem:
         try:
             for name, payload in members.items():
@@ -422,6 +427,7 @@ def _cut(err: Exception) -> str:
 def _rebuild(cls, meta: dict, version: int, members: dict):
     model = cls(**meta["params"])
     legacy = version <= LAST_LEGACY_FORMAT
+    model.training_params_ = {k: getattr(model, k) for k in TRAINING_PARAMS}
     try:
         model._check_params()
     except ValueError as err:
@@ -519,7 +525,6 @@ def _check_arrays(model, arrays: dict, n_series: int, context_dim: int, legacy: 
 
 
 def _legacy_map_fits(model) -> bool:
-    from tsvae.legacy.mean_calibration import MeanCalibrationAccumulator
+    from tsvae.legacy.mean_calibration import map_fits
 
-    return not model.n_future and MeanCalibrationAccumulator.fits(model.n_past,
-                                                                 model.n_model_features)
+    return not model.n_future and map_fits(model.n_past, model.n_model_features)

@@ -148,8 +148,12 @@ class SequenceVAE(nn.Module):
         h = self.decoder(z, context)
         if self.head is None:  # format-5 network: the decoder outputs the values
             return h
-        return self.head.sample(h, self._last_step(context), noise=noise, generator=generator,
-                                scale=scale)
+        # The head in float32 even under bfloat16 autocast: its step recursion accumulates
+        # rounding (3.5% of a column's range in bfloat16, measured on the energy data).
+        with torch.autocast(device_type=h.device.type, enabled=False):
+            last = self._last_step(context)
+            return self.head.sample(h.float(), None if last is None else last.float(),
+                                    noise=noise, generator=generator, scale=scale)
 
     def target(self, window: torch.Tensor) -> torch.Tensor:
         """What the decoder must produce for ``window``: itself, or its future part."""

@@ -209,7 +209,9 @@ class StepParams:
         if self.factor is not None:
             scaled = self.factor * inv_scale.unsqueeze(-1)  # D^-1 L
             eye = torch.eye(scaled.shape[-1], dtype=scaled.dtype, device=scaled.device)
-            capacitance = torch.linalg.cholesky(eye + scaled.transpose(-1, -2) @ scaled)
+            # cholesky_ex: non-finite weights give a non-finite loss (training stops with a
+            # clear "diverged" error) instead of a LinAlgError.
+            capacitance = torch.linalg.cholesky_ex(eye + scaled.transpose(-1, -2) @ scaled)[0]
             projected = torch.linalg.solve_triangular(
                 capacitance, (scaled.transpose(-1, -2) @ white.unsqueeze(-1)), upper=False)
             mahalanobis = mahalanobis - projected.squeeze(-1).pow(2).sum(-1)

@@ -105,14 +105,20 @@ def compare_methods(model, real, methods=DEFAULT_METHODS, n: int | None = None, 
         raise ValueError("compare_methods evaluates whole windows; use a model with "
                          "n_future = 0 (conditional models: evaluate generate_series output).")
     from tsvae.evaluation.inputs import to_windows
+    from tsvae.generation.samplers import SAMPLERS
 
     real_windows, _ = to_windows(real, "real", model.n_past, None)
     n = n if n is not None else min(len(real_windows), 10_000)
     columns, reports = {}, {}
+    # A model saved without its training codes encodes the real windows for the posterior
+    # methods instead (they draw around real windows either way).
+    encode_real = model.train_latents_ is None
     for method in methods:
+        posterior_x = (real_windows if encode_real and SAMPLERS[method].uses_real_windows
+                       else None)
         synthetic = model.generate(n, method=method, noise_scale=noise_scale,
                                    random_state=random_state, as_array=True,
-                                   conditions=conditions,
+                                   conditions=conditions, x=posterior_x,
                                    observation_noise=bool(observation_noise))
         report = evaluate(real, synthetic, model.n_past, checks=checks, fast=fast,
                           random_state=random_state, **evaluate_kwargs)
@@ -123,7 +129,7 @@ def compare_methods(model, real, methods=DEFAULT_METHODS, n: int | None = None, 
                            "observation_noise": bool(observation_noise)}
     table = pd.DataFrame(columns)
     figure = None
-    if evaluate_kwargs.get("plots_in_report", True):
+    if evaluate_kwargs.get("plots_in_report", True) and not encode_real:  # PCA needs codes
         from tsvae.evaluation import plots
 
         figure = plots.figure_to_base64(plots.latent_pca(model))

@@ -207,8 +207,11 @@ def model_profile(model, real, *, methods=("prior", "aggregate"), n: int | None 
     n = len(windows) if n is None else n
     candidates = {m: model.generate(n, method=m, random_state=random_state, as_array=True)
                   for m in methods}
+    # Reconstructions of training windows, or of the judged real windows for a model saved
+    # without its training codes.
     candidates["reconstruction (noisy_posterior, noise_scale=0)"] = model.generate(
-        n, method="noisy_posterior", noise_scale=0.0, random_state=random_state, as_array=True)
+        n, method="noisy_posterior", noise_scale=0.0, random_state=random_state, as_array=True,
+        x=windows if model.train_latents_ is None else None)
     if baseline:
         candidates["VAR(2)"] = VARBaseline(2, start="gaussian").fit(real).generate(
             n, model.n_past, random_state=random_state)

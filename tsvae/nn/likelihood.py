@@ -3,18 +3,21 @@
 The decoder network (:mod:`tsvae.nn.lstm`, :mod:`tsvae.nn.conv`) turns the code into features
 ``h_t`` for every step. From them this head gives the distribution of each value:
 
-``x_t = m_t + d_t``,  ``d_t = a_t1 d_{t-1} + ... + a_tp d_{t-p} + s_t * e_t + L_t u_t``,
-``e_t ~ N(0, I_F)``,  ``u_t ~ N(0, I_r)``
+``x_0 = m_0 + o``,  ``x_t = m_t + o + d_t``,
+``d_t = a_t1 d_{t-1} + ... + a_tp d_{t-p} + s_t * e_t + L_t u_t`` (``d_0 = 0``),
+``o = s_0 * e_0 + L_0 u_0``,  ``e_t ~ N(0, I_F)``,  ``u_t ~ N(0, I_r)``
 
 where the decoded level ``m_t``, the AR coefficients ``a_t`` (per feature, stationary by
 construction: see :func:`stationary_coefficients`), the scale
 ``s_t`` and the loadings ``L_t`` (``F x r``, ``r = rank``: innovations that move features
 together within a step) are linear maps of ``h_t``. The code sets each window's path; the
-deviations from it have their own learned dynamics, mean-reverting to the path, so a drawn
-window never drifts away from its level. Every value is drawn from the network, none pasted
-from stored training residuals. Training reads the real previous deviation (teacher
-forcing); generation carries its own draws forward (:meth:`AutoregressiveGaussianHead.sample`;
-with ``noise=False`` the decoded levels, the mean of every step).
+first step's draw ``o`` offsets the whole window from it (a level the code placed imprecisely
+stays a level, it does not decay into movement), and the later deviations have their own
+learned dynamics, mean-reverting to the offset path, so a drawn window never drifts away.
+Every value is drawn from the network, none pasted from stored training residuals. Training
+reads the real previous deviation (teacher forcing); generation carries its own draws
+forward (:meth:`AutoregressiveGaussianHead.sample`; with ``noise=False`` the decoded levels,
+the mean of every step).
 
 With a fixed ``scale`` the head is the seed's weighted squared error: ``alpha * SSE`` is a
 Gaussian of standard deviation ``1 / sqrt(2 alpha)`` (see :func:`fixed_scale`).
@@ -104,6 +107,22 @@ class AutoregressiveGaussianHead(nn.Module):
                        if distribution == "student_t" else None)
         self.out = nn.Linear(in_dim, n_features * (2 + lags + rank))
 
+    @torch.no_grad()
+    def initialise(self, level: torch.Tensor, step_scale: torch.Tensor) -> None:
+        """Start from the data's scale: each feature's level at ``level`` and its innovation
+        scale at ``step_scale`` (both ``[F]``, e.g. the training windows' mean and step
+        standard deviation), with small factor loadings. From the default start (a scale of
+        1, the whole scaled range) Adam needs thousands of steps to reach a series whose steps
+        are 0.3% of its range (Stocks), and the first epochs' draws are noise."""
+        f, p = self.n_features, self.lags
+        weight, bias = self.out.weight, self.out.bias
+        bias[:f] = level
+        rows = slice(f + f * p, f + f * p + f)  # the log-scales
+        bias[rows] = step_scale.clamp(min=math.exp(LOG_SCALE_MIN)).log()
+        weight[rows] *= 0.1
+        weight[f + f * p + f:] *= 0.1  # the loadings
+        bias[f + f * p + f:] = 0.0
+
     def _parts(self, h: torch.Tensor):
         f, r, p = self.n_features, self.rank, self.lags
         level, partial, log_scale, loadings = self.out(h).split([f, f * p, f, f * r], dim=-1)
@@ -125,37 +144,44 @@ class AutoregressiveGaussianHead(nn.Module):
         decoded level, so the first step starts from none, as an unconditional window does.
         """
         level, coefs, log_scale, factor = self._parts(h)
-        if not self.lags:
-            return StepParams(level, log_scale, factor, self.df)
         deviation = target - level
-        padded = torch.cat([torch.zeros_like(deviation[:, :self.lags]), deviation], dim=1)
-        steps = deviation.shape[1]
-        # lagged[..., k]: the deviation k + 1 steps before each step.
+        # The first step's deviation is the window's offset from its decoded path, carried
+        # to every later step: a level the code placed imprecisely is not mistaken for
+        # movement (it would decay back to the path through the steps).
+        offset = deviation[:, :1]
+        mean = torch.cat([level[:, :1], level[:, 1:] + offset], dim=1)
+        if not self.lags:
+            return StepParams(mean, log_scale, factor, self.df)
+        within = deviation - offset  # zero at the first step
+        padded = torch.cat([torch.zeros_like(within[:, :self.lags]), within], dim=1)
+        steps = within.shape[1]
+        # lagged[..., k]: the within-window deviation k + 1 steps before each step.
         lagged = torch.stack([padded[:, self.lags - k - 1:self.lags - k - 1 + steps]
                               for k in range(self.lags)], dim=-1)
-        return StepParams(level + (coefs * lagged).sum(-1), log_scale, factor, self.df)
+        return StepParams(mean + (coefs * lagged).sum(-1), log_scale, factor, self.df)
 
     def sample(self, h: torch.Tensor, previous: torch.Tensor | None = None, *,
                noise: bool = True, generator: torch.Generator | None = None,
                scale: float | None = None) -> torch.Tensor:
-        """Draw a window step by step, each step's deviation from the decoded level carried
-        over from the steps before. ``noise=False`` gives the decoded levels (the mean of
-        every step, since deviations start at zero). ``scale`` replaces the learned scales by
-        one fixed standard deviation (a model trained with a fixed ``alpha``)."""
+        """Draw a window step by step: the first step's draw sets the window's offset from
+        the decoded path, and each later step's deviation from the offset path carries over
+        from the steps before. ``noise=False`` gives the decoded levels (the mean of every
+        step). ``scale`` replaces the learned scales by one fixed standard deviation (a model
+        trained with a fixed ``alpha``)."""
         level, coefs, log_scale, factor = self._parts(h)
         if not noise:
             return level
         innovations = StepParams(torch.zeros_like(level), log_scale, factor,
                                  self.df).draw(generator, scale)
-        recent = [torch.zeros_like(level[:, 0])] * self.lags  # most recent first
-        steps = []
-        for t in range(h.shape[1]):
+        offset = innovations[:, 0]
+        recent = [torch.zeros_like(offset)] * self.lags  # most recent first
+        steps = [torch.zeros_like(offset)]
+        for t in range(1, h.shape[1]):
             deviation = innovations[:, t] + sum(coefs[:, t, :, k] * recent[k]
                                                 for k in range(self.lags))
             recent = [deviation, *recent[:-1]]
             steps.append(deviation)
-        return level + torch.stack(steps, dim=1)
-
+        return level + offset.unsqueeze(1) + torch.stack(steps, dim=1)
 
 
 class StepParams:

@@ -106,8 +106,6 @@ def test_series_generation_from_conditional_model(workdir, capsys):
         (["fit", "{dir}/etth.txt", "-o", "{dir}/x.tsvae"], "unsupported format"),
         (["fit", "{dir}/etth.csv", "-o", "{dir}/x.tsvae"], "not numeric"),
         (["generate", "{dir}/etth.csv", "-n", "5", "-o", "{dir}/o.csv"], "not a tsvae model"),
-        (["generate", "{model}", "-n", "5", "--method", "magic", "-o", "{dir}/o.csv"],
-         "method='magic'"),
         (["generate", "{model}", "-n", "5", "--start", "soon", "-o", "{dir}/o.csv"],
          "start='soon' is not a timestamp"),
         (["generate", "{model}", "--series-length", "5", "--start", "2030-01-01", "-o",

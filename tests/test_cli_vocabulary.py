@@ -73,12 +73,21 @@ def test_choices_are_listed_and_match_the_estimator():
             assert set(action.choices) == expected.pop(action.dest)
     assert not expected
     text = fit.format_help()
-    assert "one of lstm, conv; default: 'lstm'" in text
+    assert "--architecture {lstm,conv}" in text
+    assert "--missing {error,interpolate,ffill,drop}" in text
     for command in ("generate", "check"):
-        assert "aggregate, prior, posterior, noisy_posterior" in " ".join(
-            _subparsers()[command].format_help().split())
+        assert "--method {aggregate,prior,posterior,noisy_posterior}" in _subparsers()[
+            command].format_help()
     with pytest.raises(SystemExit):
         build_parser().parse_args(["fit", "d.csv", "-o", "m", "--architecture", "gru"])
+
+
+def test_a_value_outside_the_choices_names_them(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["generate", "m.tsvae", "-n", "5", "--method", "magic", "-o", "x.csv"])
+    assert stop.value.code == 2
+    assert ("invalid choice: 'magic' (choose from 'aggregate', 'prior', 'posterior', "
+            "'noisy_posterior')") in capsys.readouterr().err
 
 
 def test_every_argument_has_a_help_line():

@@ -55,11 +55,10 @@ def _add_estimator_flags(parser: argparse.ArgumentParser) -> None:
             group.add_argument(*flags, dest=param.name, action=argparse.BooleanOptionalAction,
                                default=argparse.SUPPRESS, help=f"default: {default!r}")
             continue
-        listed = f"one of {', '.join(param.choices)}; " if param.choices else ""
+        # argparse shows the choices in place of the value: --architecture {lstm,conv}
         group.add_argument(*flags, dest=param.name, type=_parse_optional(kind),
                            choices=param.choices, default=argparse.SUPPRESS,
-                           metavar=param.name.upper() if param.choices else None,
-                           help=f"{listed}default: {default!r}")
+                           help=f"default: {default!r}")
 
 
 def _switch(parser, name: str, help_text: str, default=False) -> None:

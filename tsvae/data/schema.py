@@ -138,6 +138,10 @@ def resolution(values: np.ndarray) -> tuple[float | None, int | None]:
     (0.25, 2)
     >>> resolution(np.array([1 / 3, 0.5]))
     (None, None)
+    >>> resolution(1e12 + np.sin(np.arange(50.0)))   # float64 cannot hold its decimals
+    (None, None)
+    >>> resolution(np.array([19.32, 1000.25], dtype=np.float32))
+    (0.01, 2)
     """
     values = np.asarray(values)
     if values.dtype.kind in "iu":
@@ -146,16 +150,17 @@ def resolution(values: np.ndarray) -> tuple[float | None, int | None]:
         finite = values[np.isfinite(values)].astype(np.float64)
     if not len(finite):
         return None, None
-    # A float32 column's 19.32 is 19.3199997: allow its own rounding error.
+    # A float32 column's 19.32 is 19.3199997: allow its own rounding error, and look no finer
+    # than that error can tell apart (1e12 + x holds no third decimal place in float64).
     eps = np.finfo(values.dtype).eps if values.dtype.kind == "f" else np.finfo(np.float64).eps
     largest = float(np.abs(finite).max())
     for decimals in range(MAX_DECIMALS + 1):
         scale = 10.0 ** decimals
-        if largest * scale >= 2.0 ** 53:
+        if largest * scale >= 2.0 ** 53 or 2 * eps * largest * scale > 0.05:
             break
         scaled = finite * scale
         whole = np.rint(scaled)
-        if np.all(np.abs(scaled - whole) <= 8 * eps * np.maximum(np.abs(scaled), 1.0)):
+        if np.all(np.abs(scaled - whole) <= 2 * eps * np.maximum(np.abs(scaled), 1.0)):
             common = int(np.gcd.reduce(np.abs(whole).astype(np.int64)))
             if common == 0:
                 return None, None

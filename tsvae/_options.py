@@ -49,6 +49,7 @@ ESTIMATOR_OPTIONS = (
     Option("free_bits", float, 0.0),
     Option("enforce_bounds", bool, True),
     Option("enforce_types", bool, True),
+    Option("enforce_resolution", bool, True),
     Option("snap_discrete", bool, True),
     Option("random_state", int, None),
 )

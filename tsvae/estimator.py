@@ -155,6 +155,11 @@ class TimeSeriesVAE(BaseEstimator):
     enforce_types : bool
         Give integer columns integers (rounded) and their dtype back, bool columns ``True``/
         ``False`` (in arrays: rounded values, 0/1 for bools, dtype float64).
+    enforce_resolution : bool
+        Put each numeric column on the grid its values lay on at fit (the fewest decimal
+        places that write every value, or a common step such as 10: Energy's ``Appliances``
+        comes out in tens); detected at fit and saved in the schema (models saved before it
+        have no grid).
     snap_discrete : bool
         Move each value of a column with at most 20 distinct observed values (a count, a
         setting, a level such as 0, 10, 20...) to the nearest observed value. Constant
@@ -206,6 +211,7 @@ class TimeSeriesVAE(BaseEstimator):
         free_bits: float = 0.0,
         enforce_bounds: bool = True,
         enforce_types: bool = True,
+        enforce_resolution: bool = True,
         snap_discrete: bool = True,
         random_state: int | None = None,
         progress_bar: bool = True,
@@ -238,6 +244,7 @@ class TimeSeriesVAE(BaseEstimator):
         self.free_bits = free_bits
         self.enforce_bounds = enforce_bounds
         self.enforce_types = enforce_types
+        self.enforce_resolution = enforce_resolution
         self.snap_discrete = snap_discrete
         self.random_state = random_state
         self.progress_bar = progress_bar
@@ -564,10 +571,12 @@ class TimeSeriesVAE(BaseEstimator):
     def to_output_units(self, scaled: np.ndarray) -> np.ndarray:
         """Model-space scaled values -> user columns as output (float64): original units with
         the schema restored (bounds, integers, bools, observed levels, constants) as the
-        ``enforce_bounds``, ``enforce_types`` and ``snap_discrete`` parameters say."""
+        ``enforce_bounds``, ``enforce_types``, ``enforce_resolution`` and ``snap_discrete``
+        parameters say."""
         return self.output_schema.restore(
             self.to_original_units(scaled), bounds=bool(self.enforce_bounds),
-            types=bool(self.enforce_types), snap=bool(self.snap_discrete))
+            types=bool(self.enforce_types), snap=bool(self.snap_discrete),
+            resolution=bool(self.enforce_resolution))
 
     def output_frame(self, windows: np.ndarray, *, extra: dict | None = None,
                      layout: str = "long", times: pd.Index | None = None) -> pd.DataFrame:

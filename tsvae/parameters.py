@@ -119,7 +119,7 @@ def check_estimator_params(model, *, architectures, missing_policies, scalers,
     check_choice("missing", model.missing, missing_policies)
     check_choice("scaler", model.scaler, scalers)
     check_choice("aggregate_fit", model.aggregate_fit, aggregate_fits)
-    for name in ("progress_bar", "enforce_bounds", "enforce_types",
+    for name in ("progress_bar", "enforce_bounds", "enforce_types", "enforce_resolution",
                  "snap_discrete"):
         value = getattr(model, name)
         if not isinstance(value, bool | np.bool_):

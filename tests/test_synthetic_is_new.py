@@ -54,14 +54,19 @@ def _rebuild(path, model) -> np.ndarray:
 
 def test_a_saved_model_cannot_be_decoded_back_into_its_training_windows(
         etth1, etth1_model, tmp_path):
-    """The rebuild attack of issue 30: decode everything the file holds and compare with the
-    training windows. Nothing may come back closer than the closest 5% of real windows the
-    model never saw; with keep_training_data=True the same attack finds training rows."""
+    """The rebuild attack: decode everything the file holds and compare with the training
+    windows. Nothing may come back closer to a training window than the closest real window
+    the model never saw; with keep_training_data=True the same attack finds training rows.
+
+    The floor is the held-out windows' smallest distance, not their 5th percentile: the few
+    decoded windows are mixture centres, typical windows in the densest region, and four of
+    them land below a 5% quantile about one time in five without copying anything (the
+    ``authenticity`` and ``dcr`` checks judge shares of many windows by that quantile)."""
     train = etth1_model.scaled_windows(etth1.iloc[TRAIN_ROWS])
     held_out = etth1_model.scaled_windows(etth1.iloc[HELD_OUT_ROWS])
     flat = train.reshape(len(train), -1)
-    floor = np.quantile(closest_distances(flat, held_out.reshape(len(held_out), -1)), 0.05)
-    assert floor > 0
+    floor = closest_distances(flat, held_out.reshape(len(held_out), -1)).min()
+    assert floor > 1e-3
 
     path = tmp_path / "default.tsvae"
     etth1_model.save(path)

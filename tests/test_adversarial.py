@@ -3,6 +3,7 @@
 The model-file and CLI-output cases live in test_model_files.py and test_cli_outputs.py.
 """
 
+import re
 import signal
 
 import numpy as np
@@ -341,3 +342,123 @@ def test_a_condition_value_must_be_one_value(value):
     encoder = ConditionEncoder().fit(pd.DataFrame({"lab": ["a", "b", "a"]}))
     with pytest.raises(ValueError, match=r"conditions\['lab'\] must be one value .* got a "):
         encoder.transform({"lab": value})
+
+
+# ------------------------------------------------------------ issue 31: evaluate edge cases
+def test_an_empty_synthetic_frame_is_called_empty():
+    windows = tsvae.datasets.make_sines(20, length=6, n_features=2, random_state=0)
+    empty = windows_to_frame(windows, ["feature_0", "feature_1"]).iloc[:0]
+    message = ("synthetic is empty (a frame with 0 rows); evaluate needs at least 10 windows "
+               "on each side")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        tsvae.evaluate(windows, empty, checks=["marginal"], plots_in_report=False)
+    with pytest.raises(ValueError, match=re.escape("synthetic is empty (an array of shape "
+                                                   "(0, 6, 2))")):
+        tsvae.evaluate(windows, np.empty((0, 6, 2)), checks=["marginal"], plots_in_report=False)
+    labelled = windows_to_frame(windows, ["feature_0", "feature_1"]).assign(lab="a")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        tsvae.evaluate(labelled, labelled.iloc[:0], by="lab", checks=["marginal"],
+                       plots_in_report=False)
+
+
+@pytest.mark.parametrize("checks", [[], ()])
+def test_an_empty_list_of_checks_says_which_exist(checks):
+    windows = tsvae.datasets.make_sines(20, length=6, n_features=2, random_state=0)
+    with pytest.raises(ValueError, match=r"checks is empty, so nothing would be evaluated; "
+                                         r"pass None for the default checks, or names from "
+                                         r"checks \['ks', .*groups \['detection', .*"
+                                         r"the sets \['default', 'timegan'\]"):
+        tsvae.evaluate(windows, windows.copy(), checks=checks, plots_in_report=False)
+
+
+@pytest.mark.parametrize(("values", "reason"), [
+    (lambda n: np.arange(n) % 25, "it holds 25 distinct values (at most 20 make classes)"),
+    (lambda n: (np.arange(n) % 3) / 2, "it holds non-integer numbers (e.g. 0.5)"),
+])
+def test_evaluate_by_a_continuous_column_is_refused(monkeypatch, values, reason):
+    from tsvae.evaluation import conditional
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the condition classifier was trained")
+
+    monkeypatch.setattr(conditional, "condition_fidelity", no_work)
+    windows = tsvae.datasets.make_sines(100, length=6, n_features=2, random_state=0)
+    frame = windows_to_frame(windows, ["feature_0", "feature_1"])
+    frame["level"] = np.repeat(values(100), 6)
+    with pytest.raises(ValueError, match=re.escape(
+            f"by='level' is a continuous column: {reason}, and by= runs the checks once per "
+            "value. Pass a column of classes: bin it first")):
+        tsvae.evaluate(frame, frame.copy(), by="level", checks=["marginal"],
+                       plots_in_report=False)
+
+
+def test_json_report_is_strict_json(tmp_path):
+    import json
+
+    windows = tsvae.datasets.make_sines(30, length=6, n_features=2, random_state=0)
+    report = tsvae.evaluate(windows, windows[::-1].copy(), checks=["ks"], plots_in_report=False)
+    report.meta["odd"] = [np.float32("nan"), np.inf, -np.inf]
+    text = report.to_json(tmp_path / "r.json")
+
+    def refuse(constant):
+        raise AssertionError(f"bare {constant} in the JSON")
+
+    parsed = json.loads(text, parse_constant=refuse)
+    assert parsed == json.loads((tmp_path / "r.json").read_text(), parse_constant=refuse)
+    assert parsed["key_figures"]["discriminative"] is None  # not run: was NaN
+    assert parsed["meta"]["odd"] == [None, None, None]
+    assert parsed["key_figures"]["ks_mean"] == pytest.approx(report.score("ks"))
+
+
+def test_conditional_json_report_is_strict_json():
+    import json
+
+    from tsvae.evaluation.conditional import ConditionalReport
+
+    table = pd.DataFrame({"lab": ["a"], "passed": [None], "pass_rate": [float("nan")]})
+    report = ConditionalReport(table, {}, {"gap": float("nan"), "real_holdout_accuracy": 0.5})
+
+    def refuse(constant):
+        raise AssertionError(f"bare {constant} in the JSON")
+
+    parsed = json.loads(report.to_json(), parse_constant=refuse)
+    assert parsed["fidelity"] == {"gap": None, "real_holdout_accuracy": 0.5}
+    assert parsed["conditions"] == [{"lab": "a", "passed": None, "pass_rate": None}]
+
+
+# --------------------------------------------------------- issue 31: long series, DST starts
+def test_a_long_series_logs_its_estimate_and_progress(frame, caplog, monkeypatch):
+    from tsvae.generation import generate
+
+    forecaster = tiny_model(n_future=4, max_epochs=1).fit(frame)
+    monkeypatch.setattr(generate, "PROGRESS_SECONDS", 0.0, raising=False)  # any run is long
+    with caplog.at_level("INFO", logger="tsvae.generation.generate"):
+        out = forecaster.generate_series(200, random_state=0)
+    assert len(out) == 200
+    messages = [r.getMessage() for r in caplog.records
+                if r.name == "tsvae.generation.generate"]
+    assert re.fullmatch(r"generate_series: 200 rows x 1 series in 50 chunks; the first took "
+                        r"\d+\.\d{3} s, about \d+\.\d s in all", messages[0]), messages
+    progress = [m for m in messages[1:] if m.startswith("generate_series: ")]
+    assert [m.split("%")[0] for m in progress] == [f"generate_series: {p}"
+                                                   for p in range(10, 101, 10)], progress
+    assert progress[-1].startswith("generate_series: 100% (50 of 50 chunks), about 0.0 s left")
+
+
+def test_a_start_in_a_daylight_saving_gap_names_start():
+    index = pd.date_range("2024-03-28", periods=120, freq="h", tz="Europe/Berlin")
+    data = pd.DataFrame({"y": np.sin(np.arange(120) / 5), "x": np.cos(np.arange(120) / 7)},
+                        index=index)
+    berlin = tiny_model(max_epochs=1).fit(data)
+    with pytest.raises(ValueError, match=re.escape(
+            "start='2024-03-31 02:30' does not exist (the clocks skip it when daylight saving "
+            "time starts) in the time zone 'Europe/Berlin'")) as info:
+        berlin.generate(2, start="2024-03-31 02:30")
+    assert "pick a local time that exists once, or pass a UTC timestamp" in str(info.value)
+    assert "nonexistent" not in str(info.value)
+    with pytest.raises(ValueError, match=re.escape(
+            "start='2024-10-27 02:30' is ambiguous (it happens twice when daylight saving "
+            "time ends) in the time zone 'Europe/Berlin'")):
+        berlin.generate(2, start="2024-10-27 02:30")
+    times = berlin.generate(2, start="2024-03-31 01:30")["timestamp"]
+    assert str(times.iloc[1]) == "2024-03-31 03:30:00+02:00"  # the gap is skipped

@@ -413,3 +413,45 @@ def test_column_names_a_model_file_cannot_keep_are_refused_at_fit(energy_small, 
     frame.columns = ["a", name]
     with pytest.raises(error, match=says):
         tiny_model(n_past=8, max_epochs=50).fit(frame)  # refused before any training
+
+
+# ------------------------------------------------------------- issue 31: dangling symlinks
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_a_dangling_symlink_as_output_is_refused_before_any_work(data, model_file, tmp_path,
+                                                                 monkeypatch, capsys,
+                                                                 overwrite):
+    def no_work(*args, **kwargs):
+        raise AssertionError("the work started before the outputs were checked")
+
+    monkeypatch.setattr(tsvae.TimeSeriesVAE, "fit", no_work)
+    monkeypatch.setattr(tsvae.TimeSeriesVAE, "load", no_work)
+    link = tmp_path / "out"
+    link.symlink_to(tmp_path / "gone" / "target")
+    for args in (["fit", data, *TINY_FIT], ["generate", model_file, "-n", 3]):
+        code, _, err = cli(capsys, *args, "-o", link, *overwrite)
+        one_line_error(code, err, f"'{link}' is a symbolic link to "
+                       f"'{tmp_path / 'gone' / 'target'}', which does not exist; remove the "
+                       "link or choose another output path.")
+    assert link.is_symlink() and not (tmp_path / "gone").exists()
+
+
+# --------------------------------------------------- issue 31: compare checks columns at once
+def test_compare_finds_a_column_mismatch_before_generating(data, model_file, tmp_path,
+                                                           monkeypatch, capsys):
+    def no_work(*args, **kwargs):
+        raise AssertionError("generated before the columns were checked")
+
+    monkeypatch.setattr(tsvae.TimeSeriesVAE, "generate", no_work)
+    other = tmp_path / "other.csv"
+    pd.read_csv(data).rename(columns={"Appliances": "renamed"}).to_csv(other, index=False)
+    code, _, err = cli(capsys, "compare", model_file, other, "--time-col", "date")
+    one_line_error(code, err, "The real data has no column 'Appliances', which the model was "
+                   "fitted on")
+    model = tsvae.TimeSeriesVAE.load(model_file)
+    frame = pd.read_csv(other, index_col=0, parse_dates=True)
+    with pytest.raises(ValueError, match="real has no column 'Appliances', which the model "
+                                         "was fitted on"):
+        tsvae.compare_methods(model, frame)
+    with pytest.raises(ValueError, match=r"real windows have 2 features but the model was "
+                                         r"fitted on 3"):
+        tsvae.compare_methods(model, np.zeros((20, 8, 2)))

@@ -128,6 +128,8 @@ def cmd_generate(args) -> int:
         raise ValueError("--start dates windows; a --series-length series continues the "
                          "training data's own timestamps. Drop one of them.")
     if args.series_length is not None:
+        if args.progress is not None:  # the bar of a long series (generate_series)
+            model.progress_bar = bool(args.progress)
         frame = model.generate_series(args.series_length, random_state=args.seed, **options)
         write_table(frame, args.output, overwrite=args.overwrite, index=True,
                     escape=args.csv_escape)
@@ -186,7 +188,7 @@ def cmd_evaluate(args) -> int:
     n_past, time_col = args.n_past, args.time_col
     if args.model:
         from tsvae.estimator import TimeSeriesVAE
-        from tsvae.evaluation.model_inputs import condition_columns
+        from tsvae.evaluation.model_inputs import class_conditions
 
         model = TimeSeriesVAE.load(args.model)
         n_past = n_past or model.n_past
@@ -198,9 +200,9 @@ def cmd_evaluate(args) -> int:
         from tsvae.evaluation.model_inputs import real_for_model
 
         real = real_for_model(model, real)
-        if by is None and condition_columns(model) and set(condition_columns(model)) <= set(
+        if by is None and class_conditions(model) and set(class_conditions(model)) <= set(
                 synthetic.columns):
-            by = condition_columns(model)
+            by = class_conditions(model)
     report = evaluate(real, synthetic, n_past, checks=_checks(args), fast=args.fast,
                       random_state=args.seed, progress=args.progress,
                       plots_in_report=bool(args.report), by=by,
@@ -230,7 +232,7 @@ def _finish(report, args) -> int:
 def cmd_check(args) -> int:
     from tsvae.estimator import TimeSeriesVAE
     from tsvae.evaluation import evaluate
-    from tsvae.evaluation.model_inputs import condition_columns, real_for_model, sample_like
+    from tsvae.evaluation.model_inputs import class_conditions, real_for_model, sample_like
     from tsvae.io import check_outputs, read_table
 
     check_outputs([args.report, args.json], [args.model, args.data], overwrite=args.overwrite)
@@ -240,7 +242,7 @@ def cmd_check(args) -> int:
     real = real_for_model(model, read_table(args.data, time_col=model.time_col_))
     synthetic = sample_like(model, real, args.n, method=args.method, random_state=args.seed,
                             observation_noise=not args.means)
-    by = condition_columns(model) or None
+    by = class_conditions(model) or None  # numeric conditions are continuous: no classes
     report = evaluate(real, synthetic, model.n_past, checks=_checks(args), fast=args.fast,
                       random_state=args.seed, progress=args.progress,
                       plots_in_report=bool(args.report), by=by,
@@ -262,13 +264,14 @@ def _columns(path) -> list:
 def cmd_compare(args) -> int:
     from tsvae.estimator import TimeSeriesVAE
     from tsvae.evaluation import compare_methods
+    from tsvae.evaluation.model_inputs import real_for_model
     from tsvae.io import check_outputs, read_table
 
     check_outputs([args.report], [args.model, args.real], overwrite=args.overwrite)
     model = TimeSeriesVAE.load(args.model)
     real = read_table(args.real, time_col=args.time_col or model.time_col_)
-    if model.columns_ and set(model.columns_) <= set(real.columns):
-        real = real[model.columns_]
+    # A column the model needs but the data lacks fails here, before anything is generated.
+    real = real_for_model(model, real)
     result = compare_methods(model, real, n=args.n, fast=args.fast, random_state=args.seed,
                              checks=_checks(args),
                              plots_in_report=bool(args.report),
@@ -345,7 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         _switch(p, "debug", "show tracebacks on errors", default=argparse.SUPPRESS)
         _switch(p, "progress", "show progress bars (default: when run in a terminal; "
-                "elsewhere each evaluation check logs its start and time)", default=None)
+                "elsewhere each evaluation check logs its start and time, and a long "
+                "--series-length its estimate and progress)", default=None)
         return p
 
     fit = add("fit", "Train a model on a CSV or Parquet file and save it.",
@@ -483,7 +487,7 @@ def _interrupted(signals: _Signals) -> int:
 #: Errors that are the user's to fix: one line on stderr, exit 2.
 _USER_ERRORS = (ValueError, TypeError, FileNotFoundError, RuntimeError, OSError, OverflowError)
 #: Loggers that report each step of a long command (every evaluation check, its time).
-_STEP_LOGGERS = ("tsvae.evaluation",)
+_STEP_LOGGERS = ("tsvae.evaluation", "tsvae.generation.generate")
 
 
 def main(argv=None) -> int:

@@ -333,8 +333,8 @@ def check_writable(path, *, overwrite: bool) -> None:
     Raises
     ------
     ValueError
-        If ``path`` exists (and not ``overwrite``), is a folder, or its folder is missing, not
-        a folder or not writable. The message names ``path``.
+        If ``path`` exists (and not ``overwrite``), is a folder or a dangling symbolic link,
+        or its folder is missing, not a folder or not writable. The message names ``path``.
 
     Examples
     --------
@@ -344,6 +344,11 @@ def check_writable(path, *, overwrite: bool) -> None:
     ValueError: Folder '/no/such/folder' does not exist; create it first.
     """
     path = Path(path)
+    if path.is_symlink() and not path.exists():
+        # exists() follows the link: a dangling one looks free, and the final link step
+        # would then fail after all the work, calling the output an existing file.
+        raise ValueError(f"{str(path)!r} is a symbolic link to {os.readlink(path)!r}, which "
+                         "does not exist; remove the link or choose another output path.")
     if path.is_dir():
         raise ValueError(f"{str(path)!r} is a folder; give a file name for the output.")
     if path.exists() and not overwrite:

@@ -53,6 +53,28 @@ class MethodComparison:
         return self.to_markdown()
 
 
+def _in_model_columns(model, real):
+    """``real`` restricted to the model's columns, in the model's order; a missing column (or
+    an array with another number of features) is refused before any work."""
+    from tsvae.data.long_format import SAMPLE_COL, STEP_COL, is_long_format, with_index_columns
+
+    columns = list(model.columns_)
+    if isinstance(real, pd.DataFrame):
+        frame = with_index_columns(real)
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise ValueError(f"real has no column {missing[0]!r}, which the model was fitted "
+                             f"on; pass data with the model's columns {columns!r} (real has "
+                             f"{list(frame.columns)!r}).")
+        keep = [SAMPLE_COL, STEP_COL] if is_long_format(frame) else []
+        return frame[[*keep, *columns]]
+    shape = getattr(real, "shape", None)
+    if shape is not None and len(shape) == 3 and shape[2] != len(columns):
+        raise ValueError(f"real windows have {shape[2]} features but the model was fitted on "
+                         f"{len(columns)} ({columns!r}); pass windows of the model's columns.")
+    return real
+
+
 def compare_methods(model, real, methods=DEFAULT_METHODS, n: int | None = None, *,
                     noise_scale: float = 1.5, observation_noise: bool = True,
                     checks=None, fast: bool = False,
@@ -107,6 +129,7 @@ def compare_methods(model, real, methods=DEFAULT_METHODS, n: int | None = None, 
     from tsvae.evaluation.inputs import to_windows
     from tsvae.generation.samplers import SAMPLERS
 
+    real = _in_model_columns(model, real)  # before any generating: a mismatch fails at once
     real_windows, _ = to_windows(real, "real", model.n_past, None)
     n = n if n is not None else min(len(real_windows), 10_000)
     columns, reports = {}, {}

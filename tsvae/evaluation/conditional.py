@@ -19,11 +19,13 @@ import pandas as pd
 import torch
 from torch import nn
 
+from tsvae.data.conditions import MAX_INTEGER_CATEGORIES
 from tsvae.data.long_format import SAMPLE_COL, STEP_COL, is_long_format, with_index_columns
 from tsvae.data.validate import validate_frame
 from tsvae.data.windows import sliding_windows
+from tsvae.evaluation.inputs import check_not_empty
 from tsvae.evaluation.ml_scores import _GRUHead, _train
-from tsvae.evaluation.report import EvaluationReport
+from tsvae.evaluation.report import EvaluationReport, dumps_strict
 
 
 @dataclass
@@ -69,13 +71,12 @@ class ConditionalReport:
         return text
 
     def to_json(self, path=None, *, overwrite: bool = False) -> str:
-        """Per-condition table and condition fidelity as JSON; written if ``path``
-        (atomically; an existing file is refused unless ``overwrite``)."""
+        """Per-condition table and condition fidelity as strict JSON (NaN as ``null``);
+        written if ``path`` (atomically; an existing file is refused unless ``overwrite``)."""
         import json
 
-        text = json.dumps({"passed": self.passed, "fidelity": self.fidelity,
-                           "conditions": json.loads(self.table.to_json(orient="records"))},
-                          indent=2)
+        text = dumps_strict({"passed": self.passed, "fidelity": self.fidelity,
+                             "conditions": json.loads(self.table.to_json(orient="records"))})
         if path is not None:
             from tsvae.io import atomic_write_bytes
 
@@ -99,6 +100,7 @@ def labelled_windows(data, by: list, n_past: int | None, name: str):
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"by= needs {name} as a DataFrame holding the condition column(s) "
                         f"{by!r} (a series frame, or the long frame that generate() returns).")
+    check_not_empty(data, name)
     data = with_index_columns(data)
     missing = [c for c in by if c not in data.columns]
     if missing:
@@ -126,6 +128,48 @@ def labelled_windows(data, by: list, n_past: int | None, name: str):
         label_rows.append(np.arange(a + n_past - 1, b))
     labels = series.carried.iloc[np.concatenate(label_rows)].reset_index(drop=True)
     return np.concatenate(windows), labels, series.columns, True
+
+
+#: Most distinct values of a numeric ``by=`` column: the rule by which a condition column is a
+#: category (``tsvae.data.conditions.MAX_INTEGER_CATEGORIES``).
+MAX_BY_VALUES = MAX_INTEGER_CATEGORIES
+
+
+def continuous_by(values: pd.Series) -> str | None:
+    """Why a ``by=`` column cannot split windows into classes (it is continuous), or None.
+
+    A numeric column is continuous when it holds a non-integer number or more than
+    :data:`MAX_BY_VALUES` distinct values (the rule that makes a condition column numeric);
+    text, categorical and boolean columns are classes.
+
+    Examples
+    --------
+    >>> continuous_by(pd.Series([0.5, 1.25, 0.5]))
+    'it holds non-integer numbers (e.g. 0.5)'
+    >>> continuous_by(pd.Series([1, 2, 2])) is None
+    True
+    """
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+        return None
+    numbers = values.dropna().to_numpy(dtype=np.float64)
+    fractional = numbers[numbers != np.round(numbers)]
+    if len(fractional):
+        return f"it holds non-integer numbers (e.g. {fractional[0]:.6g})"
+    count = len(np.unique(numbers))
+    if count > MAX_BY_VALUES:
+        return f"it holds {count:,} distinct values (at most {MAX_BY_VALUES} make classes)"
+    return None
+
+
+def _check_by(labels: pd.DataFrame, by: list) -> None:
+    for name in by:
+        reason = continuous_by(labels[name])
+        if reason is not None:
+            raise ValueError(
+                f"by={name!r} is a continuous column: {reason}, and by= runs the checks once "
+                "per value. Pass a column of classes: bin it first (e.g. pd.cut into a few "
+                "ranges), or leave it out of by.")
 
 
 def _keys(labels: pd.DataFrame) -> list:
@@ -196,6 +240,7 @@ def evaluate_by(real, synthetic, by, n_past: int | None, evaluate_one, *,
     """Run ``evaluate_one(real_windows, synthetic_windows)`` per condition value."""
     by = [by] if isinstance(by, str) else list(by)
     real_w, real_labels, columns, blocked = labelled_windows(real, by, n_past, "real")
+    _check_by(real_labels, by)
     synth_w, synth_labels, synth_cols, _ = labelled_windows(synthetic, by, real_w.shape[1],
                                                            "synthetic")
     if synth_cols != columns:

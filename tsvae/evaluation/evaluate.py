@@ -57,8 +57,11 @@ OPT_IN_HINT = ("The TimeGAN-protocol GRU scores (discriminative, predictive) tak
 def _select(checks) -> list:
     if checks is None:
         checks = ["default"]
-    if isinstance(checks, str):
-        checks = [checks]
+    checks = [checks] if isinstance(checks, str) else list(checks)
+    if not checks:
+        raise ValueError(f"checks is empty, so nothing would be evaluated; pass None for the "
+                         f"default checks, or names from checks {list(CHECKS)}, groups "
+                         f"{GROUPS} or the sets ['default', 'timegan'].")
     chosen = []
     for name in checks:
         if name in CHECKS:
@@ -163,6 +166,7 @@ def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout
                             plots_in_report=plots_in_report, model=model,
                             random_state=random_state, progress=progress, by=by,
                             baseline=baseline, sources=sources, threads=None)
+    selected = _select(checks)  # a bad name fails before any work, with by= too
     if by is not None:
         from tsvae.evaluation.conditional import evaluate_by
 
@@ -175,7 +179,6 @@ def evaluate(real, synthetic, n_past: int | None = None, *, checks=None, holdout
         return evaluate_by(real, synthetic, by, n_past, evaluate_one,
                            fidelity_iterations=1_000,
                            seed=0 if random_state is None else int(random_state))
-    selected = _select(checks)
     data = prepare(real, synthetic, n_past, holdout=holdout)
     seed = 0 if random_state is None else int(random_state)
     options = EvalOptions(fast=fast, discriminative_iterations=discriminative_iterations,

@@ -81,9 +81,32 @@ def _feature_columns(frame: pd.DataFrame) -> list:
     return [c for c in frame.columns if c not in skip]
 
 
+def check_not_empty(data, name: str) -> None:
+    """Refuse a frame without rows or an array without windows, naming ``name``.
+
+    Examples
+    --------
+    >>> check_not_empty(pd.DataFrame(columns=["sample", "step", "x"]), "synthetic")
+    Traceback (most recent call last):
+    ...
+    ValueError: synthetic is empty (a frame with 0 rows); ...
+    """
+    if isinstance(data, pd.DataFrame):
+        empty, what = len(data) == 0, "a frame with 0 rows"
+    else:
+        shape = getattr(data, "shape", None)
+        empty = shape is not None and (len(shape) == 0 or shape[0] == 0)
+        what = f"an array of shape {tuple(shape) if shape is not None else ()}"
+    if empty:
+        raise ValueError(f"{name} is empty ({what}); evaluate needs at least {MIN_WINDOWS} "
+                         f"windows on each side: check the file or the call that produced "
+                         f"the {name} data (e.g. model.generate(1000)).")
+
+
 def to_windows(data, name: str, n_past: int | None, columns: list | None = None):
     """Windows ``(N, T, F)`` (float64) and column names (as in the frame) from an array or
     frame."""
+    check_not_empty(data, name)
     if n_past is not None and (isinstance(n_past, bool) or not isinstance(n_past, int | np.integer)
                                or n_past < 1):
         raise ValueError(f"n_past must be a positive integer (the window length), got {n_past!r}.")

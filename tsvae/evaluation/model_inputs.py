@@ -23,6 +23,15 @@ def condition_columns(model) -> list:
     return list(encoder.columns) if encoder is not None else []
 
 
+def class_conditions(model) -> list:
+    """The model's condition columns that hold classes (what ``evaluate(by=...)`` can split
+    by); numeric conditions are continuous and are left out."""
+    encoder = getattr(model, "condition_encoder_", None)
+    if encoder is None:
+        return []
+    return [c for c in encoder.columns if encoder.categories.get(c) is not None]
+
+
 def real_for_model(model, frame: pd.DataFrame) -> pd.DataFrame:
     """The model's feature (and condition) columns of ``frame``: a series frame, or for a
     model fitted with an id column, a long windows frame (``sample``, ``step``, columns) with

@@ -25,6 +25,35 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def strict(value):
+    """``value`` with every NaN or infinity replaced by None (JSON ``null``) and NumPy
+    scalars and arrays made plain Python, so that ``json.dumps(..., allow_nan=False)`` writes
+    strict JSON (bare ``NaN`` is rejected by most parsers).
+
+    Examples
+    --------
+    >>> strict({"a": float("nan"), "b": [np.float32(1.5), np.inf], "c": np.int64(2)})
+    {'a': None, 'b': [1.5, None], 'c': 2}
+    """
+    if isinstance(value, dict):
+        return {key if isinstance(key, str | int | bool) or key is None else str(key):
+                strict(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return [strict(item) for item in value.tolist()]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def dumps_strict(value) -> str:
+    """Strict JSON text of ``value`` (non-finite numbers as ``null``), indented by 2."""
+    return json.dumps(strict(value), indent=2, allow_nan=False, default=str)
+
+
 class EvaluationReport:
     """Result of :func:`tsvae.evaluate`.
 
@@ -106,9 +135,10 @@ class EvaluationReport:
                 "meta": self.meta}
 
     def to_json(self, path=None, *, overwrite: bool = False) -> str:
-        """JSON of the verdict, key figures, check descriptions and rows; written if ``path``
-        (atomically; an existing file is refused unless ``overwrite``)."""
-        text = json.dumps(self.to_dict(), indent=2, default=float)
+        """Strict JSON of the verdict, key figures, check descriptions and rows (a figure that
+        is NaN or infinite, such as the score of a check that did not run, is ``null``);
+        written if ``path`` (atomically; an existing file is refused unless ``overwrite``)."""
+        text = dumps_strict(self.to_dict())  # NaN as null: strict parsers reject NaN
         if path is not None:
             from tsvae.io import atomic_write_bytes
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -461,11 +463,25 @@ def _window_times(model, start) -> pd.DatetimeIndex:
                          "'2024-01-01 00:00'.") from None
     last = next((v for v in model.last_index_ if isinstance(v, pd.Timestamp)), None)
     zone = None if last is None else last.tz
-    if first.tz is None and zone is not None:
-        first = first.tz_localize(zone)
     steps = model.n_future or model.n_past
-    return pd.date_range(first, periods=steps, freq=pd.tseries.frequencies.to_offset(
-        model.freq_))
+    try:
+        if first.tz is None and zone is not None:
+            first = first.tz_localize(zone)
+        return pd.date_range(first, periods=steps, freq=pd.tseries.frequencies.to_offset(
+            model.freq_))
+    except ValueError as err:  # pandas' advice names its own 'nonexistent'/'ambiguous' args
+        text = str(err)
+        if "nonexistent" in text:
+            problem = "does not exist (the clocks skip it when daylight saving time starts)"
+        elif "ambiguous" in text or "infer dst" in text:
+            problem = "is ambiguous (it happens twice when daylight saving time ends)"
+        else:
+            raise
+        where = str(first.tz or zone)
+        raise ValueError(f"start={str(start)!r} {problem} in the time zone {where!r}, at "
+                         f"the start or within the {steps} steps of a window; pick a local "
+                         "time that exists once, or pass a UTC timestamp (a string ending "
+                         "in '+00:00', or a Timestamp with tz='UTC').") from None
 
 
 def _join(*parts):
@@ -605,6 +621,65 @@ def _future_index(model, last, length: int) -> pd.Index:
     return pd.RangeIndex(start, start + length, name=model.index_name_)
 
 
+#: A series expected to take longer than this (seconds, from the first chunk's time) shows
+#: its progress: a bar on stderr when someone watches, else a log line every 10%.
+PROGRESS_SECONDS = 2.0
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7_200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3_600:.1f} h"
+
+
+class _SeriesProgress:
+    """Time estimate and progress of the roll-forward loop of :func:`generate_series`.
+
+    The first chunk is timed and the estimate (first chunk x chunks) logged at INFO; a run
+    estimated above :data:`PROGRESS_SECONDS` then shows a tqdm bar (when ``bar`` and someone
+    watches) or logs every 10%. Costs one clock read per chunk.
+    """
+
+    def __init__(self, total: int, rows: int, series: int, *, bar: bool) -> None:
+        self.total, self.rows, self.series, self.want_bar = total, rows, series, bar
+        self.done, self.bar, self.log_steps = 0, None, False
+        self.started = time.perf_counter()
+
+    def step(self) -> None:
+        self.done += 1
+        if self.done == 1:
+            first = time.perf_counter() - self.started
+            estimate = first * self.total
+            logger.info("generate_series: %s rows x %d series in %s chunks; the first took "
+                        "%.3f s, about %s in all", f"{self.rows:,}", self.series,
+                        f"{self.total:,}", first, _duration(estimate))
+            if estimate > PROGRESS_SECONDS and self.total > 1:
+                from tsvae._quiet import interactive
+
+                if self.want_bar and interactive():
+                    from tqdm.auto import tqdm
+
+                    self.bar = tqdm(total=self.total, initial=1, desc="generate_series",
+                                    unit="chunk", leave=False, file=sys.stderr)
+                else:
+                    self.log_steps = True
+            return
+        if self.bar is not None:
+            self.bar.update(1)
+        elif self.log_steps and self.done * 10 // self.total > (self.done - 1) * 10 // self.total:
+            elapsed = time.perf_counter() - self.started
+            left = elapsed / self.done * (self.total - self.done)
+            logger.info("generate_series: %d%% (%s of %s chunks), about %s left",
+                        100 * self.done // self.total, f"{self.done:,}", f"{self.total:,}",
+                        _duration(left))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def generate_series(model, length: int, *, method: str = "aggregate", context=None,
                     noise_scale: float = 1.0, random_state=None,
                     observation_noise: bool | None = None, conditions=None) -> pd.DataFrame:
@@ -616,6 +691,11 @@ def generate_series(model, length: int, *, method: str = "aggregate", context=No
     in :func:`generate_new_data`; the noisy steps are what the next steps are conditioned on.
     A model fitted with conditions needs ``conditions={...}`` (one condition for the whole
     continuation), as in :func:`generate_new_data`; the output carries the condition columns.
+
+    The first chunk of ``n_future`` steps is timed and the estimate of the whole run logged
+    at INFO (logger ``tsvae.generation.generate``); a run estimated above
+    :data:`PROGRESS_SECONDS` shows a progress bar on stderr when someone watches and the
+    model's ``progress_bar`` is on, and otherwise logs its progress every 10%.
 
     Examples
     --------
@@ -674,12 +754,18 @@ def generate_series(model, length: int, *, method: str = "aggregate", context=No
     noisy = _observation_noise_default(method, observation_noise)
 
     chunks = []
-    for _ in range(math.ceil(length / model.n_future)):
-        z = sampler.sample(len(pasts), rng).z
-        future = decode_windows(model, z, _join(_context_vectors(model, pasts), condition), rng,
-                                noisy, conditions=condition)
-        chunks.append(future)
-        pasts = np.concatenate([pasts, future], axis=1)[:, -model.n_past:]
+    progress = _SeriesProgress(math.ceil(length / model.n_future), length, len(pasts),
+                               bar=bool(getattr(model, "progress_bar", True)))
+    try:
+        for _ in range(progress.total):
+            z = sampler.sample(len(pasts), rng).z
+            future = decode_windows(model, z, _join(_context_vectors(model, pasts), condition),
+                                    rng, noisy, conditions=condition)
+            chunks.append(future)
+            pasts = np.concatenate([pasts, future], axis=1)[:, -model.n_past:]
+            progress.step()
+    finally:
+        progress.close()
     scaled = np.concatenate(chunks, axis=1)[:, :length]
     values = model.to_output_units(scaled)
 

@@ -462,3 +462,19 @@ def test_a_start_in_a_daylight_saving_gap_names_start():
         berlin.generate(2, start="2024-10-27 02:30")
     times = berlin.generate(2, start="2024-03-31 01:30")["timestamp"]
     assert str(times.iloc[1]) == "2024-03-31 03:30:00+02:00"  # the gap is skipped
+
+
+def test_wide_data_beyond_memory_is_refused_before_training(monkeypatch):
+    """Wide data: the training estimate (weights, Adam's moments, a batch of the likelihood
+    head's outputs) is checked before any training, with the figure and what to do."""
+    trained = []
+    monkeypatch.setattr(budget, "available_memory", lambda: 200 * 2**20)
+    monkeypatch.setattr("tsvae.estimator.run_training", lambda *a, **k: trained.append(1))
+    wide = pd.DataFrame(np.random.default_rng(0).normal(size=(60, 2_000)),
+                        columns=[f"c{i}" for i in range(2_000)])
+    model = tsvae.TimeSeriesVAE(n_past=24, max_epochs=1, progress_bar=False)
+    with pytest.raises(ValueError, match=r"Training a network of [\d,]+ parameters on batches "
+                                         r"of 128 windows of 24 steps x 2000 features needs "
+                                         r"about .* GiB .*fit fewer columns per model"):
+        model.fit(wide)
+    assert not trained and not hasattr(model, "vae_")

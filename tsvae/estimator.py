@@ -376,6 +376,7 @@ class TimeSeriesVAE(BaseEstimator):
             if prepared.from_frame and id_col is not None:
                 _warn_if_not_static(prepared.conditions, bounds)
         _check_enough_windows(len(split.train_starts), self)
+        self._check_training_fits()
         # The last n_past scaled rows of each series: where generate_series continues from.
         self.tails_ = ([values[b - self.n_past:b].copy() for _, b in bounds]
                        if prepared.from_frame else None)
@@ -423,6 +424,24 @@ class TimeSeriesVAE(BaseEstimator):
 
         # Low-dimensional figures a model file keeps even without the training codes.
         self.latent_summary_ = latent_diagnostics(self).to_dict()
+
+    def _check_training_fits(self) -> None:
+        """Refuse, before training, a network whose training cannot fit in memory (wide
+        data: the likelihood head's outputs grow with features x (2 + lags + rank) per step),
+        with the figure and what to do."""
+        from tsvae.generation.budget import check_fits_in_memory, training_bytes
+
+        with torch.device("meta"):  # shapes only: nothing allocated however large
+            n_parameters = sum(p.numel() for p in self._build_vae().parameters())
+        features = self.n_model_features
+        rank = min(self.head_rank, features)
+        per_step = features * (2 + self.head_lags + 2 * rank + 2) + 8 * self.hidden_size
+        check_fits_in_memory(
+            training_bytes(n_parameters, self.batch_size, self.window_length, per_step),
+            f"a network of {n_parameters:,} parameters on batches of {self.batch_size} "
+            f"windows of {self.window_length} steps x {features} features",
+            "fit fewer columns per model, or lower batch_size, hidden_size, head_rank or "
+            "head_lags", action="Training")
 
     def _held_out_elbo(self, dataset, batch_size: int = 4096) -> float:
         """ELBO per value of the kept weights on ``dataset`` (one seeded posterior draw per

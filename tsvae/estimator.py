@@ -443,7 +443,7 @@ class TimeSeriesVAE(BaseEstimator):
             "fit fewer columns per model, or lower batch_size, hidden_size, head_rank or "
             "head_lags", action="Training")
 
-    def _held_out_elbo(self, dataset, batch_size: int = 4096) -> float:
+    def _held_out_elbo(self, dataset, batch_size: int = 1024) -> float:
         """ELBO per value of the kept weights on ``dataset`` (one seeded posterior draw per
         window; at most :data:`MAX_ELBO_WINDOWS` evenly spaced windows), in nats on the
         scaled data: the figure models are compared by."""
@@ -515,7 +515,7 @@ class TimeSeriesVAE(BaseEstimator):
         """Whether the decoder reads a past context or a condition vector beside ``z``."""
         return bool(self.n_future or self.condition_dim)
 
-    def _encode_training(self, dataset, bounds, batch_size: int = 4096) -> TrainingLatents:
+    def _encode_training(self, dataset, bounds, batch_size: int = 1024) -> TrainingLatents:
         """Posteriors (and, with a past, the decoder's past context) of the training windows;
         a seeded random subset beyond :data:`MAX_STORED_LATENTS`."""
         chosen = np.arange(len(dataset))

@@ -33,8 +33,8 @@ from tsvae.training import (
 logger = logging.getLogger(__name__)
 
 #: Training windows whose posteriors ``fit`` keeps (a seeded random subset beyond this): the
-#: latent model, the observation noise and the posterior samplers need a sample, not all of
-#: a 20-million-window data set, and the model file stays small.
+#: aggregate mixture, the latent diagnostics and the posterior samplers need a sample, not all
+#: of a 20-million-window data set (and a file saved with ``keep_training_data`` stays small).
 MAX_STORED_LATENTS = 200_000
 #: Validation windows the held-out ELBO is estimated on (evenly spaced beyond this): its
 #: standard error is far below the differences between models long before, and a

@@ -65,7 +65,7 @@ MAX_JSON_BYTES = 16 * 2**20
 #: lists costs at most about 150 MB to parse, whatever its byte size.
 MAX_JSON_VALUES = 1_000_000
 #: Largest decompressed safetensors member. The arrays member holds at most
-#: ``MAX_STORED_LATENTS`` latents plus the observation model's pools, the weights member a
+#: ``MAX_STORED_LATENTS`` latents (and, in format 5 and older, residual pools), the weights a
 #: network: a few hundred MB for the largest plausible models, so 4 GiB bounds what a hostile
 #: file can make ``load`` allocate without refusing any real model.
 MAX_TENSORS_BYTES = 4 * 2**30

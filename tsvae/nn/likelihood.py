@@ -106,6 +106,9 @@ class AutoregressiveGaussianHead(nn.Module):
         self.df_raw = (nn.Parameter(torch.tensor(math.log(math.expm1(8.0))))
                        if distribution == "student_t" else None)
         self.out = nn.Linear(in_dim, n_features * (2 + lags + rank))
+        #: Share of training windows whose real previous deviations the AR term does not see
+        #: (``benchmarks/likelihood_variants.py``; 0 for every fitted model).
+        self.teacher_dropout = 0.0
 
     @torch.no_grad()
     def initialise(self, level: torch.Tensor, step_scale: torch.Tensor) -> None:
@@ -158,6 +161,11 @@ class AutoregressiveGaussianHead(nn.Module):
         # lagged[..., k]: the within-window deviation k + 1 steps before each step.
         lagged = torch.stack([padded[:, self.lags - k - 1:self.lags - k - 1 + steps]
                               for k in range(self.lags)], dim=-1)
+        if self.training and self.teacher_dropout > 0:
+            # Hide the real previous deviations of some windows, so that the decoded level
+            # must carry what they would have predicted (a study option, off by default).
+            keep = torch.rand(lagged.shape[0], 1, 1, 1, device=lagged.device)
+            lagged = lagged * (keep >= self.teacher_dropout)
         return StepParams(mean + (coefs * lagged).sum(-1), log_scale, factor, self.df)
 
     def sample(self, h: torch.Tensor, previous: torch.Tensor | None = None, *,

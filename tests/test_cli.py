@@ -94,7 +94,18 @@ def test_series_generation_from_conditional_model(workdir, capsys):
         "--max-epochs", 1, "--hidden-size", 8, "--no-progress", "-o", plain)
     code, _, err = run_inprocess(capsys, "generate", plain, "--series-length", 30,
                                  "-o", workdir / "none.csv")
-    assert code == 2 and "keep_training_data=True" in err and "context=" in err
+    assert code == 2 and "keep_training_data=True" in err and "--context FILE" in err
+    # The past to continue given as a file: the series starts after its last row.
+    code, _, err = run_inprocess(capsys, "generate", plain, "--series-length", 30, "--context",
+                                 workdir / "etth.csv", "--seed", 0, "-o",
+                                 workdir / "continued.csv")
+    assert code == 0, err
+    continued = pd.read_csv(workdir / "continued.csv", index_col=0, parse_dates=True)
+    assert len(continued) == 30 and continued.index[0] == pd.Timestamp("2016-08-03 08:00:00")
+    code, _, err = run_inprocess(capsys, "generate", plain, "-n", 5, "--context",
+                                 workdir / "etth.csv", "-o", workdir / "windows.csv")
+    assert code == 0, err
+    assert len(pd.read_csv(workdir / "windows.csv")) == 5 * 4
 
 
 @pytest.mark.parametrize(

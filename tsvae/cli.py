@@ -127,6 +127,10 @@ def cmd_generate(args) -> int:
     if args.start is not None and args.series_length is not None:
         raise ValueError("--start dates windows; a --series-length series continues the "
                          "training data's own timestamps. Drop one of them.")
+    if args.context is not None:  # the past an n_future model continues
+        from tsvae.io import read_table
+
+        options["context"] = read_table(args.context, time_col=model.time_col_)
     if args.series_length is not None:
         if args.progress is not None:  # the bar of a long series (generate_series)
             model.progress_bar = bool(args.progress)
@@ -378,6 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="one of %(choices)s (default: aggregate, the best fresh-sample "
                           "method in the prior-vs-posterior study)")
     _switch(gen, "means", "decoded means instead of draws of the decoder's likelihood")
+    gen.add_argument("--context",
+                     help="CSV or Parquet file whose last n_past rows an --n-future model "
+                          "continues (needed when the model file holds no training data)")
     gen.add_argument("--noise-scale", type=float, default=argparse.SUPPRESS,
                      help="posterior noise multiplier of noisy_posterior (default: 1.0)")
     gen.add_argument("--series-length", type=int,

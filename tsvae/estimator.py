@@ -146,7 +146,7 @@ class TimeSeriesVAE(BaseEstimator):
         at most the number of features is used).
     head_lags : int
         Order of the autoregression of each value's deviation from the decoded level (0:
-        deviations independent from step to step).
+        deviations independent from step to step; at most the steps drawn less one are used).
     likelihood : {"gaussian", "student_t"}
         Distribution of each step's innovation: Gaussian, or a multivariate Student-t with
         learned degrees of freedom, for data that moves in occasional jumps.
@@ -470,7 +470,9 @@ class TimeSeriesVAE(BaseEstimator):
                            hidden_size=self.hidden_size, num_layers=self.num_layers,
                            condition_dim=self.condition_dim,
                            head_rank=min(self.head_rank, self.n_model_features),
-                           head_lags=self.head_lags, likelihood=self.likelihood,
+                           # No lag reaches back past the first step drawn.
+                           head_lags=min(self.head_lags, (self.n_future or self.n_past) - 1),
+                           likelihood=self.likelihood,
                            legacy_output=getattr(self, "legacy_", None) is not None)
 
     @property

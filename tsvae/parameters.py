@@ -101,6 +101,7 @@ def check_estimator_params(model, *, architectures, missing_policies, scalers,
     # Bounded: each adds outputs per feature and step to the likelihood head.
     for name in ("head_rank", "head_lags"):
         check_int(name, getattr(model, name), minimum=0, maximum=MAX_HEAD_TERMS)
+
     check_int("early_stopping_patience", model.early_stopping_patience, minimum=0,
               optional=True)
     check_int("aggregate_components", model.aggregate_components, minimum=1, optional=True)

@@ -107,4 +107,12 @@ def sample_like(model, real: pd.DataFrame, n: int | None = None, *, method: str 
         rng = np.random.default_rng(0 if random_state is None else random_state)
         options["conditions"] = labels.iloc[rng.integers(0, len(labels), n)].reset_index(
             drop=True)
+    elif method not in ("prior", "aggregate") and model.train_latents_ is None:
+        # A model saved without its training codes: the posterior methods draw around the
+        # real windows given instead (as compare_methods does).
+        windows = model.scaled_windows(real if not conditions else real.drop(
+            columns=[c for c in conditions if c in real.columns]))
+        options["x"] = model.to_original_units(windows)
+        if conditions:
+            options["conditions"] = labels.reset_index(drop=True)
     return model.generate(n, **options)

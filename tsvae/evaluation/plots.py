@@ -128,6 +128,8 @@ def embeddings(real, synth, rng, *, tsne: bool = True) -> Figure:
     axes[0].set_title("PCA of windows (fitted on real)", fontsize=10)
     axes[0].set_xlabel("PC 1")
     axes[0].set_ylabel("PC 2")
+    # Barnes-Hut t-SNE crashes the process (a segmentation fault) on identical rows.
+    tsne = tsne and len(np.unique(np.concatenate([r, s]), axis=0)) > 1
     if tsne:
         from sklearn.manifold import TSNE
 

@@ -413,7 +413,8 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "agg
                 if contexts is None:
                     raise ValueError(f"Fresh windows of an n_future > 0 model continue a past: "
                                      f"{NO_TRAINING_DATA}, so pass the past to continue as "
-                                     "context= (at least n_past rows).")
+                                     "context= (at least n_past rows; 'tsvae generate "
+                                     "--context FILE').")
                 # Fresh latents for a conditional model: pasts of random training windows
                 # (of the same condition when the model is conditioned).
                 source = _random_windows(n, len(contexts), rng, wanted, stored.conditions)
@@ -738,7 +739,8 @@ def generate_series(model, length: int, *, method: str = "aggregate", context=No
         if model.tails_ is None:
             raise ValueError("This model holds no last rows of its training series to continue "
                              "(fitted on window arrays, or saved without "
-                             "keep_training_data=True); pass context= (at least n_past rows).")
+                             "keep_training_data=True); pass context= (at least n_past rows; "
+                             "'tsvae generate --context FILE').")
         pasts = np.stack(model.tails_)
         last, ids = model.last_index_, model.series_ids_
     if isinstance(conditions, pd.DataFrame) and len(conditions) != 1:

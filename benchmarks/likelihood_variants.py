@@ -33,26 +33,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from heldout_blocks import load, real_windows  # noqa: E402
 
-from tsvae.estimator import _initialise_head  # noqa: E402
 from tsvae.evaluation.detection import detection_score  # noqa: E402
 from tsvae.evaluation.feature_classifier import feature_detector, summary_gaps  # noqa: E402
 from tsvae.model.vae import SequenceVAE, vae_loss  # noqa: E402
 
 DEFAULTS = {"rank": 3, "lags": 2, "likelihood": "gaussian", "alpha": None, "beta": 1.0,
             "free_bits": 0.0, "latent": 8, "dropout": 0.0}
-
-
-class TensorWindows:
-    """The one method of a window dataset that ``_initialise_head`` reads."""
-
-    def __init__(self, windows: torch.Tensor) -> None:
-        self.windows = windows
-
-    def __len__(self) -> int:
-        return len(self.windows)
-
-    def __getitems__(self, indices: list[int]) -> torch.Tensor:
-        return self.windows[indices]
 
 
 def parse(variant: str) -> dict:
@@ -87,7 +73,7 @@ def run(name: str, variant: str, seconds: float, n_held: int) -> None:
     vae = SequenceVAE(x.shape[2], x.shape[1], latent_dim=int(s["latent"]), hidden_size=64,
                       head_rank=int(s["rank"]), head_lags=int(s["lags"]),
                       likelihood=s["likelihood"])
-    _initialise_head(vae, TensorWindows(x))  # as fit starts it
+    vae.initialise_head(x[torch.linspace(0, len(x) - 1, min(2_000, len(x))).long()])
     vae.head.teacher_dropout = s["dropout"]
     optimizer = torch.optim.Adam(vae.parameters(), 1e-3)
     start, epochs = time.perf_counter(), 0

@@ -66,18 +66,6 @@ def _check_enough_windows(n_train: int, model) -> None:
             "shorten n_past, or lower stride or val_fraction.")
 
 
-def _initialise_head(vae: SequenceVAE, dataset, sample: int = 2_000) -> None:
-    """Start the likelihood head at the training windows' level and step size (a sample of
-    evenly spaced windows)."""
-    picks = np.unique(np.linspace(0, len(dataset) - 1, min(sample, len(dataset))).astype(int))
-    batch = dataset.__getitems__(picks.tolist())
-    windows = vae.target(batch[0] if isinstance(batch, tuple) else batch).double()
-    steps = windows.diff(dim=1).flatten(0, 1)
-    scale = steps.std(dim=0) if len(steps) > 1 else torch.ones(windows.shape[-1])
-    vae.head.initialise(windows.flatten(0, 1).mean(dim=0).float(),
-                        torch.nan_to_num(scale, nan=1.0).float())
-
-
 class TimeSeriesVAE(BaseEstimator):
     """Sequence VAE for synthetic multivariate time series.
 
@@ -397,7 +385,13 @@ class TimeSeriesVAE(BaseEstimator):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed_)
             vae = self._build_vae()
-            _initialise_head(vae, datamodule.train_set)
+            # The head starts at the training windows' level and step size (a sample of
+            # evenly spaced windows).
+            train_set = datamodule.train_set
+            picks = np.unique(np.linspace(0, len(train_set) - 1,
+                                          min(2_000, len(train_set))).astype(int))
+            batch = train_set.__getitems__(picks.tolist())
+            vae.initialise_head(batch[0] if isinstance(batch, tuple) else batch)
             module = VAELightningModule(vae, alpha=self.alpha, beta=self.beta,
                                         free_bits=self.free_bits,
                                         kl_warmup_epochs=self.kl_warmup_epochs,

@@ -61,11 +61,6 @@ NO_TRAINING_DATA = ("this model's file does not hold the training windows' codes
                     "without keep_training_data=True)")
 
 
-def _stored(model):
-    """The training windows' posteriors (``None`` for a model loaded without them)."""
-    return model.train_latents_
-
-
 def _sampler_for(model, method: str, noise_scale: float, latents: Latents | None = None):
     """The fitted sampler of ``method``: the model's saved mixture for ``aggregate``."""
     if method == "aggregate":
@@ -74,11 +69,11 @@ def _sampler_for(model, method: str, noise_scale: float, latents: Latents | None
         return make_sampler(method).fit(Latents(np.zeros((1, model.latent_dim)),
                                                 np.zeros((1, model.latent_dim))))
     if latents is None:
-        if _stored(model) is None:
+        if model.train_latents_ is None:
             raise ValueError(f"method={method!r} without x= decodes the training windows' "
                              f"codes, but {NO_TRAINING_DATA}; pass the real windows to encode "
                              "as x=, or use method='aggregate' or 'prior'.")
-        latents = _stored(model).latents
+        latents = model.train_latents_.latents
     return make_sampler(method, noise_scale=noise_scale).fit(latents)
 
 
@@ -373,7 +368,7 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "agg
                          "real windows (use 'posterior' or 'noisy_posterior').")
     rng = _rng(random_state)
 
-    stored = _stored(model)
+    stored = model.train_latents_
     series_of_latent = None if stored is None else stored.series
     contexts = None if stored is None else stored.contexts
     pool_conditions = None if stored is None else stored.conditions
@@ -540,7 +535,7 @@ def _aggregate_for(model, pool: np.ndarray | None, vector: np.ndarray | None = N
         return cache[key]
     if pool is None or len(pool) < MIN_WINDOWS_PER_CONDITION_MIXTURE:
         return model.aggregate_sampler_
-    stored = _stored(model).latents
+    stored = model.train_latents_.latents
     mixture = AggregateSampler(
         model.aggregate_components, fit_to=model.aggregate_sampler_.fit_to,
         random_state=model.seed_).fit(Latents(stored.mu[pool], stored.log_var[pool]))
@@ -554,7 +549,7 @@ def condition_mixtures(model) -> list:
     mixture (at most :data:`MAX_SAVED_CONDITION_MIXTURES`, the most frequent first): the
     latent summaries a model file keeps so that ``aggregate`` draws for a condition as the
     fitted model does, without the training codes."""
-    stored = _stored(model)
+    stored = model.train_latents_
     if stored is None or stored.conditions is None:  # a loaded model: what it loaded
         return [(np.frombuffer(key, dtype=np.float32), mixture) for key, mixture in
                 model.__dict__.get("_condition_mixtures", {}).items()]
@@ -595,8 +590,8 @@ def _draw_latents(model, method, noise_scale, latents, n, rng, wanted, pool_cond
         draw = _sampler_for(model, method, noise_scale, latents).sample(n, rng)
         return draw.z, draw.index
     all_latents = latents
-    if all_latents is None and _stored(model) is not None:
-        all_latents = _stored(model).latents
+    if all_latents is None and model.train_latents_ is not None:
+        all_latents = model.train_latents_.latents
     uses_real = SAMPLERS[method].uses_real_windows
     z = np.empty((n, model.latent_dim))
     source = np.empty(n, dtype=np.int64) if uses_real else None
@@ -749,7 +744,7 @@ def generate_series(model, length: int, *, method: str = "aggregate", context=No
     condition = model.condition_vectors(conditions, len(pasts))
     sampler = _sampler_for(model, method, noise_scale)
     if condition is not None:
-        stored = _stored(model)
+        stored = model.train_latents_
         sampler = _condition_sampler(
             model, method, noise_scale, None if stored is None else stored.latents,
             None if stored is None else _matching(stored.conditions, condition[0]), condition[0])

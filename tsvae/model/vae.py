@@ -105,8 +105,7 @@ class SequenceVAE(nn.Module):
 
     def past_context(self, past: torch.Tensor | None) -> torch.Tensor | None:
         """What the decoder reads of the past steps (``None`` for an unconditional model):
-        the context encoder's vector and the last past step, which the likelihood head
-        continues from."""
+        the context encoder's vector and the last past step itself."""
         if self.context_encoder is None:
             return None
         if past is None:
@@ -114,12 +113,6 @@ class SequenceVAE(nn.Module):
         if self.legacy_output:
             return self.context_encoder(past)
         return torch.cat([self.context_encoder(past), past[:, -1]], dim=-1)
-
-    def _last_step(self, context: torch.Tensor | None) -> torch.Tensor | None:
-        if not self.n_future:
-            return None
-        end = self.past_dim
-        return context[:, end - self.n_features:end]
 
     def context(self, past: torch.Tensor | None, condition: torch.Tensor | None = None
                 ) -> torch.Tensor | None:
@@ -142,18 +135,15 @@ class SequenceVAE(nn.Module):
                        noise: bool = False, generator: torch.Generator | None = None,
                        scale: float | None = None) -> torch.Tensor:
         """Decode latents given the decoder's context vector (:meth:`context`): a draw of
-        ``p(x | z)`` with ``noise``, else its decoded mean (each step's mean fed back as the
-        previous value). ``scale`` fixes the draw's standard deviation (a model trained with
-        a fixed ``alpha``)."""
+        ``p(x | z)`` with ``noise``, else its decoded mean (the decoded levels). ``scale``
+        fixes the draw's standard deviation (a model trained with a fixed ``alpha``)."""
         h = self.decoder(z, context)
         if self.head is None:  # format-5 network: the decoder outputs the values
             return h
         # The head in float32 even under bfloat16 autocast: its step recursion accumulates
         # rounding (3.5% of a column's range in bfloat16, measured on the energy data).
         with torch.autocast(device_type=h.device.type, enabled=False):
-            last = self._last_step(context)
-            return self.head.sample(h.float(), None if last is None else last.float(),
-                                    noise=noise, generator=generator, scale=scale)
+            return self.head.sample(h.float(), noise=noise, generator=generator, scale=scale)
 
     def target(self, window: torch.Tensor) -> torch.Tensor:
         """What the decoder must produce for ``window``: itself, or its future part."""
@@ -167,8 +157,18 @@ class SequenceVAE(nn.Module):
         z = self.reparameterize(mu, log_var)
         past = window[:, : self.n_past] if self.n_future else None
         context = self.context(past, condition)
-        h = self.decoder(z, context)
-        return self.head(h, self.target(window), self._last_step(context)), mu, log_var
+        return self.head(self.decoder(z, context), self.target(window)), mu, log_var
+
+    @torch.no_grad()
+    def initialise_head(self, windows: torch.Tensor) -> None:
+        """Start the likelihood head at the level and step size of ``windows`` (a sample of
+        training windows, ``[N, n_past + n_future, F]``): see
+        :meth:`~tsvae.nn.likelihood.AutoregressiveGaussianHead.initialise`."""
+        target = self.target(windows).double()
+        steps = target.diff(dim=1).flatten(0, 1)
+        scale = steps.std(dim=0) if len(steps) > 1 else torch.ones(target.shape[-1])
+        self.head.initialise(target.flatten(0, 1).mean(dim=0).float(),
+                             torch.nan_to_num(scale, nan=1.0).float())
 
 
 def vae_loss(params: StepParams, target: torch.Tensor, mu: torch.Tensor,

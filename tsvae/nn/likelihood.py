@@ -67,7 +67,7 @@ def stationary_coefficients(partial: torch.Tensor) -> torch.Tensor:
 
 
 class AutoregressiveGaussianHead(nn.Module):
-    """``p(x_t | h_t, x_{t-p..t-1})`` for a window of ``n_features`` values per step.
+    """``p(x_t | h, x_{<t})`` for a window of ``n_features`` values per step.
 
     Parameters
     ----------
@@ -139,13 +139,10 @@ class AutoregressiveGaussianHead(nn.Module):
         """Degrees of freedom of the Student-t innovations (None: Gaussian)."""
         return None if self.df_raw is None else 2.0 + nn.functional.softplus(self.df_raw)
 
-    def forward(self, h: torch.Tensor, target: torch.Tensor,
-                previous: torch.Tensor | None = None) -> StepParams:
-        """Distribution of every step of ``target`` given the real steps before it.
-
-        ``previous`` (the last past value of a model with a past) is not a deviation from a
-        decoded level, so the first step starts from none, as an unconditional window does.
-        """
+    def forward(self, h: torch.Tensor, target: torch.Tensor) -> StepParams:
+        """Distribution of every step of ``target`` given the real steps before it (a model
+        with a past reads its last step through ``h``: it is no deviation from this window's
+        decoded level)."""
         level, coefs, log_scale, factor = self._parts(h)
         deviation = target - level
         # The first step's deviation is the window's offset from its decoded path, carried
@@ -168,8 +165,8 @@ class AutoregressiveGaussianHead(nn.Module):
             lagged = lagged * (keep >= self.teacher_dropout)
         return StepParams(mean + (coefs * lagged).sum(-1), log_scale, factor, self.df)
 
-    def sample(self, h: torch.Tensor, previous: torch.Tensor | None = None, *,
-               noise: bool = True, generator: torch.Generator | None = None,
+    def sample(self, h: torch.Tensor, *, noise: bool = True,
+               generator: torch.Generator | None = None,
                scale: float | None = None) -> torch.Tensor:
         """Draw a window step by step: the first step's draw sets the window's offset from
         the decoded path, and each later step's deviation from the offset path carries over

@@ -437,7 +437,7 @@ class TimeSeriesVAE(BaseEstimator):
             "fit fewer columns per model, or lower batch_size, hidden_size, head_rank or "
             "head_lags", action="Training")
 
-    def _held_out_elbo(self, dataset, batch_size: int = 1024) -> float:
+    def _held_out_elbo(self, dataset, batch_size: int = 256) -> float:
         """ELBO per value of the kept weights on ``dataset`` (one seeded posterior draw per
         window; at most :data:`MAX_ELBO_WINDOWS` evenly spaced windows), in nats on the
         scaled data: the figure models are compared by."""
@@ -511,7 +511,7 @@ class TimeSeriesVAE(BaseEstimator):
         """Whether the decoder reads a past context or a condition vector beside ``z``."""
         return bool(self.n_future or self.condition_dim)
 
-    def _encode_training(self, dataset, bounds, batch_size: int = 1024) -> TrainingLatents:
+    def _encode_training(self, dataset, bounds, batch_size: int = 256) -> TrainingLatents:
         """Posteriors (and, with a past, the decoder's past context) of the training windows;
         a seeded random subset beyond :data:`MAX_STORED_LATENTS`."""
         chosen = np.arange(len(dataset))
@@ -520,31 +520,36 @@ class TimeSeriesVAE(BaseEstimator):
             chosen = np.sort(rng.choice(len(chosen), MAX_STORED_LATENTS, replace=False))
             logger.info("keeping the posteriors of %d of %d training windows",
                         MAX_STORED_LATENTS, len(dataset))
-        mus, log_vars, contexts, conditions = [], [], [], []
+        # Filled in place: one array each instead of a list of per-batch copies (a large fit's
+        # peak memory is reached here).
+        mus = np.empty((len(chosen), self.latent_dim), dtype=np.float32)
+        log_vars = np.empty_like(mus)
+        contexts = conditions = None
         with torch.inference_mode():
             for first in range(0, len(chosen), batch_size):
-                batch = dataset.__getitems__(chosen[first:first + batch_size].tolist())
+                part = slice(first, first + batch_size)
+                batch = dataset.__getitems__(chosen[part].tolist())
                 batch, condition = batch if isinstance(batch, tuple) else (batch, None)
                 if condition is not None:
-                    conditions.append(condition.numpy().copy())
+                    if conditions is None:
+                        conditions = np.empty((len(chosen), condition.shape[1]), np.float32)
+                    conditions[part] = condition.numpy()
                 mu, log_var = self.vae_.encode(batch, condition)
                 past = batch[:, : self.n_past] if self.n_future else None
                 decoded = self.vae_.decode(mu, past, condition)
                 check_reconstructions(mu.numpy(), log_var.numpy(),
                                       (self.vae_.target(batch) - decoded).numpy(),
                                       self.learning_rate)
-                mus.append(mu.numpy().copy())
-                log_vars.append(log_var.numpy().copy())
+                mus[part], log_vars[part] = mu.numpy(), log_var.numpy()
                 if self.n_future:
-                    contexts.append(self.vae_.past_context(past).numpy().copy())
+                    context = self.vae_.past_context(past).numpy()
+                    if contexts is None:
+                        contexts = np.empty((len(chosen), *context.shape[1:]), np.float32)
+                    contexts[part] = context
         starts = dataset.starts.numpy()[chosen]
         series = np.searchsorted(np.array([b for _, b in bounds]), starts, side="right")
-        return TrainingLatents(
-            Latents(np.concatenate(mus), np.concatenate(log_vars)),
-            series.astype(np.int64),
-            np.concatenate(contexts) if contexts else None,
-            np.concatenate(conditions) if conditions else None,
-        )
+        return TrainingLatents(Latents(mus, log_vars), series.astype(np.int64), contexts,
+                               conditions)
 
     # ------------------------------------------------------------------ windows in and out
     def scaled_windows(self, x) -> np.ndarray:

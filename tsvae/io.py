@@ -51,7 +51,10 @@ def _read_parquet(path: Path, float32_rows: bool = False):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    parquet = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering holds the whole file
+    # Neither pre-buffering nor whole column chunks in memory: pages are streamed through a
+    # small buffer (about 300 MB less at the peak for 2 million x 16 floats in row groups of
+    # a million rows).
+    parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 16)
     dtypes = _plain_numpy_dtypes(parquet)
     if dtypes is None:
         # Strings, categories, nullable integers...: let Arrow convert, one block per column
@@ -69,7 +72,7 @@ def _read_parquet(path: Path, float32_rows: bool = False):
     arrays = {name: (rows[:, floats.index(name)] if name in floats
                      else np.empty(n_rows, dtype=dtype)) for name, dtype in dtypes.items()}
     first = 0
-    for batch in parquet.iter_batches(batch_size=1 << 20):
+    for batch in parquet.iter_batches(batch_size=1 << 16, use_threads=False):
         for name, column in zip(batch.schema.names, batch.columns, strict=True):
             arrays[name][first:first + len(batch)] = column.to_numpy(zero_copy_only=False)
         first += len(batch)

@@ -136,6 +136,21 @@ def test_each_column_resolution_is_detected_at_fit():
     assert grid == {"load": (10.0, 0), "temp": (0.01, 2), "ratio": (None, None)}
 
 
+def test_resolution_reads_long_columns_in_chunks_and_one_off_grid_value_anywhere_counts():
+    from tsvae.data.schema import _RESOLUTION_CHUNK, resolution
+
+    n = 2 * _RESOLUTION_CHUNK + 17  # three chunks, the last one short
+    tens = (np.arange(n) % 50 * 10.0).astype(np.float32)
+    tens[5] = np.nan
+    assert resolution(tens) == (10.0, 0)
+    tens[-1] = 15.0  # one value off the grid of ten, in the last chunk: the grid is then five
+    assert resolution(tens) == (5.0, 0)
+    tens[-1] = 15.25
+    assert resolution(tens) == (0.25, 2)
+    assert resolution(np.full(n, np.nan)) == (None, None)
+    assert resolution(np.arange(n, dtype=np.int64) * 3) == (3.0, 0)
+
+
 def test_output_is_put_on_each_columns_grid_and_the_switch_turns_it_off():
     from tsvae.data.schema import OutputSchema
 

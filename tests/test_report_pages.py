@@ -197,3 +197,84 @@ def test_provenance_is_labelled_per_method_and_names_each_input_file(tmp_path):
         assert "generation_seed</td><td class='text'>3<" in part
         assert "energy.tsvae, 6 bytes" in part and hashlib.sha256(
             b"\x00model").hexdigest() in part
+
+
+# --------------------------------------------------------------- provenance as text
+_SHA = "d87c8269f6a92e05730a2d5d2f0d08aea9cf334c604c03b062931e34b27a455e"
+_DETAILED_META = {
+    "real_windows": 577, "fast": True, "random_state": 0,
+    "seconds": {"ks": 0.047, "minirocket": 3.6281234},
+    "detection": {
+        "feature_discriminative": {
+            "score": 0.4079861111111111, "scores": [0.4131944444444444, 0.4027777777777778],
+            "grade": "told apart in 91% of windows (chance: 50%)", "n_train": 200,
+            "floor": {"score": 0.28125, "told_apart": 0.78125},
+            "giveaways": [{"summary": "T1:std", "ks": 0.61234, "real_mean": 0.1,
+                           "synthetic_mean": 0.3}]},
+        "minirocket": {"score": 0.5, "scores": [0.5, 0.5], "floor": {"score": 0.1666666}}},
+    "skipped": {"adf": "windows too short"},
+    "tsvae_version": tsvae.__version__, "created": "2026-01-01 00:00 UTC",
+    "inputs": {"real data": {"file": "energy.csv", "bytes": 140070, "sha256": _SHA}},
+    "method": "aggregate", "observation_noise": True,
+    "model_parameters": {"aggregate_fit": "means", "alpha": None, "beta": 1.0,
+                         "layers": [16, 8], "options": {"a": 1}},
+}
+
+
+def _provenance_section(text: str) -> str:
+    import html
+
+    section = text[text.index('<section id="provenance">'):]
+    return html.unescape(section[:section.index("</section>")])
+
+
+def _assert_readable_provenance(section: str) -> None:
+    # no Python repr of a dict or a list anywhere (escaped or not)
+    for token in ("{'", "['", "[0.", "': ", "None", "True"):
+        assert token not in section, token
+    # nested values are labelled rows, each detector a column
+    assert "<th>feature_discriminative</th><th>minirocket</th>" in section
+    for label in ("floor", "told_apart", "scores", "giveaways", "ks", "minirocket"):
+        assert f"<th>{label}</th>" in section, label
+    # floats rounded, lists of numbers as text, hashes and sizes whole
+    assert "0.408<" in section and "0.4079861" not in section
+    assert "0.4132, 0.4028" in section and "3.628<" in section
+    assert "told apart in 91% of windows (chance: 50%)" in section
+    assert f"<code>{_SHA}</code>" in section and "140,070 bytes" in section
+    # records become a table with a column per field
+    assert "<th>summary</th><th>ks</th><th>real_mean</th><th>synthetic_mean</th>" in section
+    assert "<td>T1:std</td><td>0.6123</td>" in section
+    # model parameters as plain values, not reprs
+    assert "<td class='text'>aggregate_fit</td><td class='text'>means</td>" in section
+    assert "<td class='text'>layers</td><td class='text'>16, 8</td>" in section
+    assert "<td class='text'>alpha</td><td class='text'>none</td>" in section
+
+
+def test_provenance_renders_nested_records_as_labelled_text_not_python_reprs():
+    import copy
+    import json
+
+    report = _made_up_report(meta=copy.deepcopy(_DETAILED_META))
+    section = _provenance_section(report.to_html())
+    _assert_readable_provenance(section)
+    # version, date and inputs lead; the nested records come after the plain values
+    assert section.index("tsvae_version") < section.index("input: real data") < section.index(
+        "real_windows") < section.index("seconds") < section.index("detection")
+    # the JSON keeps every value as recorded, unrounded
+    meta = json.loads(report.to_json())["meta"]
+    assert meta["detection"] == _DETAILED_META["detection"]
+    assert meta["model_parameters"] == _DETAILED_META["model_parameters"]
+
+
+def test_compare_page_provenance_renders_nested_records_as_labelled_text():
+    import copy
+
+    from tsvae.evaluation.compare import MethodComparison
+
+    reports = {m: _method_report(0.05, True, 0.05, True, m) for m in ("prior", "aggregate")}
+    for method, report in reports.items():
+        report.meta.update(copy.deepcopy(_DETAILED_META), method=method)
+    table = pd.DataFrame({m: r.key_figures() for m, r in reports.items()})
+    section = _provenance_section(MethodComparison(table, reports, None).to_html())
+    _assert_readable_provenance(section)
+    assert section.count("<th>told_apart</th>") == 2

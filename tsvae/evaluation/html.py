@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import html
+import math
 import re
+
+import numpy as np
 
 from tsvae.evaluation.report import _fmt
 
@@ -33,6 +36,9 @@ details{margin:.4em 0} summary{cursor:pointer;font-weight:600;padding:.2em 0}
 figure{margin:1em 0} figcaption{color:#555;font-size:.9em;margin-bottom:.3em}
 img{max-width:100%} dt{font-weight:bold;margin-top:.6em} code{background:#f3f3f3;padding:0 3px}
 .muted{color:#666;font-size:.9em}
+table.provenance td{vertical-align:top}
+table.nested{margin:0;font-size:12px}
+table.nested th,table.nested td{text-align:left;vertical-align:top;padding:2px 6px}
 """
 
 #: Figures of a report: key -> (title, caption).
@@ -151,27 +157,106 @@ def _subtitle(meta: dict) -> str:
     return " &middot; ".join(html.escape(str(b)) for b in bits if b)
 
 
+#: Provenance keys shown first, in this order; the other scalars follow as recorded, the
+#: nested records (timings, detection details) last.
+PROVENANCE_FIRST = ("tsvae_version", "created", "inputs", "method", "observation_noise",
+                    "noise_scale", "generation_seed", "trained_epochs")
+
+
+def _is_file(value) -> bool:
+    return isinstance(value, dict) and "file" in value and "sha256" in value
+
+
+def _scalar(value, key=None) -> str:
+    """One value as escaped text: floats to four significant figures (thousands separated from
+    10,000), ``yes``/``no``, ``none``; strings and SHA-256 digests kept whole."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}" if key == "bytes" else str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "n/a"
+        return f"{value:,.0f}" if 1e4 <= abs(value) < 1e15 else f"{value:.4g}"
+    text = html.escape(str(value))
+    return f"<code>{text}</code>" if key == "sha256" else text
+
+
+def _file(record: dict) -> str:
+    """An input file: name, size and SHA-256 (whole)."""
+    return (f"{html.escape(str(record.get('file')))}, {_scalar(record.get('bytes', 0), 'bytes')} "
+            f"bytes, SHA-256 {_scalar(record.get('sha256'), 'sha256')}")
+
+
+def _provenance_value(value, key=None) -> str:
+    """A recorded value as HTML, never a Python repr: a dict becomes a table of labelled rows
+    (a dict of dicts a table with a column per key), a list of dicts a table with a column per
+    field, any other list its items separated by commas."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, tuple | set | frozenset):
+        value = list(value)
+    if isinstance(value, dict):
+        if not value:
+            return "none"
+        if _is_file(value):
+            return _file(value)
+        inner = list(value.values())
+        if len(inner) > 1 and all(isinstance(v, dict) and v and not _is_file(v)
+                                  for v in inner):
+            fields = list(dict.fromkeys(f for v in inner for f in v))
+            head = "<th></th>" + "".join(f"<th>{html.escape(str(k))}</th>" for k in value)
+            rows = "".join(
+                f"<tr><th>{html.escape(str(f))}</th>"
+                + "".join(f"<td>{_provenance_value(v[f], f) if f in v else ''}</td>"
+                          for v in inner) + "</tr>" for f in fields)
+            return f"<table class='nested'><tr>{head}</tr>{rows}</table>"
+        rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{_provenance_value(v, k)}</td></tr>"
+                       for k, v in value.items())
+        return f"<table class='nested'>{rows}</table>"
+    if isinstance(value, list):
+        if not value:
+            return "none"
+        if all(isinstance(v, dict) for v in value):
+            fields = list(dict.fromkeys(f for v in value for f in v))
+            head = "".join(f"<th>{html.escape(str(f))}</th>" for f in fields)
+            rows = "".join("<tr>" + "".join(
+                f"<td>{_provenance_value(v[f], f) if f in v else ''}</td>" for f in fields)
+                + "</tr>" for v in value)
+            return f"<table class='nested'><tr>{head}</tr>{rows}</table>"
+        return ", ".join(_provenance_value(v, key) for v in value)
+    return _scalar(value, key)
+
+
 def _provenance(meta: dict) -> str:
+    """The report's record of itself as labelled rows (nested records as small tables), then
+    the model's parameters. The JSON keeps the same values unrounded."""
+    shown = [k for k in meta if k not in ("model_parameters", "not_run")]
+    nested = [k for k in shown if isinstance(meta[k], dict | list | tuple) and k != "inputs"]
+    order = ([k for k in PROVENANCE_FIRST if k in shown]
+             + [k for k in shown if k not in PROVENANCE_FIRST and k not in nested] + nested)
     items = []
-    for key, value in meta.items():
-        if key in ("model_parameters", "not_run"):
-            continue
+    for key in order:
+        value = meta[key]
         if key == "inputs" and isinstance(value, dict):
             for role, record in value.items():
+                text = _file(record) if _is_file(record) else _provenance_value(record)
                 items.append(f"<tr><td class='text'>input: {html.escape(str(role))}</td>"
-                             f"<td class='text'>{html.escape(str(record.get('file')))}, "
-                             f"{record.get('bytes', 0):,} bytes, SHA-256 "
-                             f"<code>{html.escape(str(record.get('sha256')))}</code></td></tr>")
+                             f"<td class='text'>{text}</td></tr>")
             continue
         items.append(f"<tr><td class='text'>{html.escape(str(key))}</td>"
-                     f"<td class='text'>{html.escape(str(value))}</td></tr>")
-    out = f"<table>{''.join(items)}</table>"
+                     f"<td class='text'>{_provenance_value(value, key)}</td></tr>")
+    out = f"<table class='provenance'>{''.join(items)}</table>"
     params = meta.get("model_parameters")
     if params:
         rows = "".join(f"<tr><td class='text'>{html.escape(str(k))}</td>"
-                       f"<td class='text'>{html.escape(repr(v))}</td></tr>"
+                       f"<td class='text'>{_provenance_value(v, k)}</td></tr>"
                        for k, v in params.items())
-        out += f"<h3>Model parameters</h3><table>{rows}</table>"
+        out += f"<h3>Model parameters</h3><table class='provenance'>{rows}</table>"
     return out
 
 

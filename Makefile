@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/generation_speed.py
 	$(BIN)/python benchmarks/training_throughput.py
 	$(BIN)/python benchmarks/large_input_memory.py
+	$(BIN)/python benchmarks/large_input_memory.py --rows 2000000 --features 16 --n-past 64
 
 bench-fidelity: $(STAMP)
 	$(BIN)/python benchmarks/fidelity.py

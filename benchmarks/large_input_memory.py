@@ -6,9 +6,10 @@ Writes the file (row group by row group, with a minutely ``time`` column) to a t
 folder, then fits in a fresh process and prints the peak resident memory above the process's
 memory just before ``fit`` (torch, Lightning, pyarrow and the package already imported, their
 cost printed beside it), as a multiple of the raw float32 feature array. Targets: below 2.5x
-for 20,000,000 x 8 with ``n_past=24``; below 4x for 2,000,000 x 16 with ``n_past=64``. For comparison, ``fit(frame)`` on a
-frame the user already read (its memory counted before ``fit``). Training is cut to a few batches
-(``limit_train_batches``): memory does not grow with the number of batches, time does.
+for 20,000,000 x 8 with ``n_past=24``; below 4x for 2,000,000 x 16 with ``n_past=64``. For
+comparison, ``fit(frame)`` on a frame the user already read (its memory counted before
+``fit``). Training is cut to a few batches (``limit_train_batches``): memory does not grow with
+the number of batches, time does.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -238,3 +240,101 @@ def test_compare_methods_for_one_condition(sines_model, sines_data):
                                    plots_in_report=False)
     assert list(result.table.columns) == ["prior", "posterior"]
     assert result.table.loc["ks_mean"].max() < 0.3
+
+
+#: Numeric (float) condition values per series: 0.0 decodes to -1.19e-07 and 0.1 to
+#: 0.0999999 through a float32 standardised code.
+LEVELS = [0.0, 0.1, 2.5, 7.3]
+
+
+@pytest.fixture(scope="module")
+def numeric_condition_frames():
+    rng = np.random.default_rng(0)
+    frame = pd.concat([pd.DataFrame({"unit": unit, "x": rng.normal(size=30), "level": level})
+                       for unit, level in enumerate(LEVELS * 2)], ignore_index=True)
+    return frame, frame.astype({"level": "float32"})
+
+
+def test_numeric_condition_comes_back_exactly_as_asked(numeric_condition_frames, tmp_path):
+    """The condition column of the output holds the value asked for, in the training
+    column's dtype (not it plus float32 error), after a save and load too; drawn from the
+    training windows (posterior), the values the training data had."""
+    frame, _ = numeric_condition_frames
+    model = tiny_model(n_past=6, max_epochs=1, hidden_size=8, latent_dim=2).fit(
+        frame, id_col="unit", condition_cols=["level"])
+    model.save(tmp_path / "level.tsvae", keep_training_data=True)
+    loaded = tsvae.TimeSeriesVAE.load(tmp_path / "level.tsvae")
+    for fitted in (model, loaded):
+        for level in [*LEVELS, 0.1 + 0.2, 1 / 3]:
+            out = fitted.generate(3, conditions={"level": level}, random_state=0)
+            assert out["level"].tolist() == [level] * len(out)
+            assert out["level"].dtype == np.float64
+        drawn = fitted.generate(40, method="posterior", random_state=0)["level"]
+        assert drawn.dtype == np.float64 and set(drawn) <= set(LEVELS), set(drawn)
+        rows = pd.DataFrame({"level": [0.0, 7.3]})
+        assert fitted.generate(conditions=rows, random_state=0).groupby("sample")[
+            "level"].first().tolist() == [0.0, 7.3]
+    # The kept training values and dtype are checked as every field of a file is.
+    for key, value, says in [("levels", {"level": ["x"]}, "conditions.levels['level']"),
+                             ("dtypes", {"level": "object"}, "conditions.dtypes['level']")]:
+        with zipfile.ZipFile(tmp_path / "level.tsvae") as source, zipfile.ZipFile(
+                tmp_path / "bad.tsvae", "w") as out:
+            for name in source.namelist():
+                data = source.read(name)
+                if name == "model.json":
+                    meta = json.loads(data)
+                    meta["conditions"][key] = value
+                    data = json.dumps(meta).encode()
+                out.writestr(name, data)
+        with pytest.raises(ValueError, match="not a valid tsvae model file") as info:
+            tsvae.TimeSeriesVAE.load(tmp_path / "bad.tsvae")
+        assert says in str(info.value)
+
+
+def test_numeric_condition_keeps_its_dtype_in_series(numeric_condition_frames):
+    """A float32 condition comes back float32 (its value as that column held it), in
+    generate and generate_series."""
+    _, frame32 = numeric_condition_frames
+    model = tiny_model(n_past=6, n_future=2, max_epochs=1, hidden_size=8, latent_dim=2).fit(
+        frame32, id_col="unit", condition_cols=["level"])
+    series = model.generate_series(4, conditions={"level": 0.1}, random_state=0)
+    assert series["level"].dtype == np.float32
+    assert (series["level"] == np.float32(0.1)).all()
+    out = model.generate(5, conditions={"level": 0.0}, random_state=0)
+    assert out["level"].dtype == np.float32 and (out["level"] == 0.0).all()
+    drawn = model.generate(20, method="posterior", random_state=0)["level"]
+    assert drawn.dtype == np.float32
+    assert set(drawn) <= set(np.float32(LEVELS).tolist()), set(drawn)
+
+
+def test_condition_encoder_decodes_training_values_in_their_dtype():
+    """Codes decode back to the exact training values and dtypes: an integer attribute
+    with more than 20 values (a number, not a category) stays an integer."""
+    from tsvae.data.conditions import ConditionEncoder
+
+    train = pd.DataFrame({"size": np.arange(100, 160, 2, dtype=np.int64),
+                          "temp": np.linspace(-3.3, 12.1, 30),
+                          "weight": np.linspace(0, 1, 30, dtype=np.float32)})
+    encoder = ConditionEncoder().fit(train)
+    assert "temp" in encoder.levels
+    back = encoder.inverse_transform(encoder.transform(train))
+    pd.testing.assert_frame_equal(back, train, check_exact=True)
+    again = ConditionEncoder.from_dict(encoder.to_dict())
+    pd.testing.assert_frame_equal(again.inverse_transform(again.transform(train)), train,
+                                  check_exact=True)
+    # Asked-for values: the training dtype where it holds them.
+    assert encoder.values({"size": 102, "temp": 0.1, "weight": 0.5}).dtypes.tolist() == [
+        np.int64, np.float64, np.float32]
+    assert encoder.values({"size": 102.5, "temp": 0, "weight": 0.5})["size"].tolist() == [
+        102.5]
+    # A state saved before dtypes and training values were kept: float64, each value the
+    # shortest decimal of its code.
+    old = ConditionEncoder.from_dict({k: v for k, v in encoder.to_dict().items()
+                                      if k not in ("dtypes", "levels")})
+    assert old.inverse_transform(old.transform(train))["size"].tolist() == list(
+        np.arange(100.0, 160.0, 2.0))
+    # More distinct values than are kept: decimals come back as written.
+    many = pd.DataFrame({"load": np.arange(-1500, 1500) / 10})
+    encoder = ConditionEncoder().fit(many)
+    assert "load" not in encoder.levels
+    assert (encoder.inverse_transform(encoder.transform(many))["load"] == many["load"]).all()

@@ -599,11 +599,12 @@ OTHER_VALUES = {"alpha": 20.0, "architecture": "conv", "scaler": "standard",
                 "likelihood": "student_t",
                 "missing": "interpolate",
                 "aggregate_fit": "draws", "aggregate_components": 2, "max_time": 60.0,
+                "free_bits": 0.5,
                 "early_stopping_patience": None, "random_state": 7, "val_fraction": 0.2,
                 "trainer_kwargs": {"accelerator": "cpu", "max_steps": 5}}
 #: Parameters that shape the fitted network: changed after fit, the model needs a refit.
 NEEDS_REFIT = {"n_past", "n_future", "architecture", "latent_dim", "hidden_size", "num_layers",
-               "head_rank", "head_lags", "alpha", "likelihood"}
+               "head_rank", "head_lags", "alpha", "likelihood", "free_bits"}
 
 
 def _other_value(name, value):
@@ -630,6 +631,73 @@ def test_save_after_set_params_writes_only_what_load_accepts(saved, tmp_path, na
     again = tsvae.TimeSeriesVAE.load(path)
     assert again.get_params()[name] == value
     assert again.generate(2, random_state=0, as_array=True).shape == (2, 12, 6)
+
+
+@pytest.mark.parametrize("name", sorted(NEEDS_REFIT))
+def test_generate_after_set_params_refuses_as_save_does(saved, tmp_path, name):
+    """A parameter that defines the fitted model, changed after fit: generate (and the other
+    uses of the fitted model) refuse it with save's message instead of silently using the
+    fitted value; set back, the model generates again."""
+    model = tsvae.TimeSeriesVAE.load(saved)
+    fitted = model.get_params()[name]
+    value = _other_value(name, fitted)
+    model.set_params(**{name: value})
+    problem = (f"the model's parameters no longer match its fitted state ({name} was "
+               f"{fitted!r} at fit, is now {value!r}). A refit is required: call fit() again, "
+               "or set_params back to the values it was fitted with.")
+    with pytest.raises(ValueError) as info:
+        model.generate(2, random_state=0)
+    assert str(info.value) == f"Cannot generate: {problem}"
+    with pytest.raises(ValueError) as info:
+        model.save(tmp_path / "changed.tsvae")
+    assert str(info.value) == f"Not saving {str(tmp_path / 'changed.tsvae')!r}: {problem}"
+    with pytest.raises(ValueError, match=f"Cannot use this model: .*{name} was"):
+        model.reconstruct(np.zeros((1, 12, 6)))
+    model.set_params(**{name: fitted})
+    assert model.generate(2, random_state=0, as_array=True).shape == (2, 12, 6)
+
+
+def test_free_bits_is_a_training_parameter_and_older_files_load(saved, tmp_path):
+    """free_bits shaped the fitted network: a fitted model records it. A file written before
+    it existed (no free_bits among its parameters) was trained without it and loads so."""
+    model = tsvae.TimeSeriesVAE.load(saved)
+    assert model.training_params_["free_bits"] == 0.0
+    older = rewrite(saved, tmp_path / "older.tsvae",
+                    meta=lambda m: m["params"].pop("free_bits"))
+    loaded = tsvae.TimeSeriesVAE.load(older)
+    assert loaded.free_bits == 0.0 and loaded.training_params_["free_bits"] == 0.0
+    assert loaded.generate(2, random_state=0, as_array=True).shape == (2, 12, 6)
+    loaded.save(tmp_path / "again.tsvae")
+    loaded.set_params(free_bits=0.5)
+    with pytest.raises(ValueError, match=r"free_bits was 0\.0 at fit, is now 0\.5\)\. A "
+                                         "refit is required"):
+        loaded.generate(2)
+
+
+@pytest.mark.parametrize("name", ["enforce_bounds", "enforce_types", "enforce_resolution",
+                                  "snap_discrete", "progress_bar"])
+def test_output_switch_that_is_not_a_bool_is_named_not_sent_to_refit(saved, tmp_path, name):
+    """An output switch set to "no" after fit: set_params refuses it; assigned directly,
+    generate and save refuse it with what the switch takes, and save does not ask for a
+    refit (a valid value is all it needs)."""
+    model = tsvae.TimeSeriesVAE.load(saved)
+    says = f"{name} must be True or False, got 'no'."
+    with pytest.raises(ValueError) as info:
+        model.set_params(**{name: "no"})
+    assert str(info.value) == says
+    assert getattr(model, name) in (True, False)
+    setattr(model, name, "no")
+    with pytest.raises(ValueError) as info:
+        model.generate(2, random_state=0)
+    assert str(info.value) == f"Cannot generate: {says}"
+    path = tmp_path / "switch.tsvae"
+    with pytest.raises(ValueError) as info:
+        model.save(path)
+    assert str(info.value) == f"Not saving {str(path)!r}: {says}"
+    assert "refit" not in str(info.value) and not path.exists()
+    model.set_params(**{name: False})
+    model.save(path)
+    assert getattr(tsvae.TimeSeriesVAE.load(path), name) is False
 
 
 def test_save_after_a_refit_on_other_data_loads_back(saved, energy_small, tmp_path):

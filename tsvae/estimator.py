@@ -22,7 +22,12 @@ from tsvae.generation.samplers import FIT_TO, AggregateSampler, Latents
 from tsvae.model.lightning import VAELightningModule
 from tsvae.model.vae import SequenceVAE
 from tsvae.nn import ARCHITECTURES
-from tsvae.parameters import TRAINING_PARAMS
+from tsvae.parameters import (
+    OUTPUT_SWITCHES,
+    TRAINING_PARAMS,
+    check_switches,
+    check_unchanged_since_fit,
+)
 from tsvae.training import (
     build_trainer,
     check_reconstructions,
@@ -252,11 +257,29 @@ class TimeSeriesVAE(BaseEstimator):
                                missing_policies=MISSING_POLICIES, scalers=SCALERS,
                                aggregate_fits=FIT_TO)
 
-    def _check_fitted(self) -> None:
+    def _check_fitted(self, doing: str = "Cannot use this model") -> None:
+        """Refuse an unfitted model, an output switch that is not a bool, and a parameter
+        that defines the fitted model but was changed by ``set_params`` after fit (the fitted
+        state would silently stand in for it); ``doing`` starts the latter two's messages."""
         if not hasattr(self, "vae_"):
             raise NotFittedError(
                 "This TimeSeriesVAE is not fitted yet; call fit(data) or TimeSeriesVAE.load(path)."
             )
+        try:
+            check_switches({name: getattr(self, name) for name in OUTPUT_SWITCHES})
+        except ValueError as err:  # what the switch takes (not a refit: it needs none)
+            raise ValueError(f"{doing}: {err}") from None
+        check_unchanged_since_fit(self, doing)
+
+    def set_params(self, **params) -> TimeSeriesVAE:
+        """Set parameters (scikit-learn's ``set_params``). The output switches
+        (``enforce_bounds``, ``enforce_types``, ``enforce_resolution``, ``snap_discrete``,
+        ``progress_bar``) are checked here, since a fitted model reads them without a refit;
+        the others at the next ``fit``. Changing a parameter that defines the fitted network
+        (``alpha``, ``hidden_size``, ``free_bits``...) makes ``generate`` and ``save`` refuse
+        the model until it is refitted."""
+        check_switches({k: v for k, v in params.items() if k in OUTPUT_SWITCHES})
+        return super().set_params(**params)
 
     @property
     def n_model_features(self) -> int:

@@ -417,9 +417,16 @@ def check_finite_number(field: str, value) -> float:
     return float(value)
 
 
+#: dtypes a numeric condition column may come back in.
+NUMERIC_DTYPES = ("float64", "float32", "float16", "int64", "int32", "int16", "int8",
+                  "uint64", "uint32", "uint16", "uint8")
+
+
 def check_conditions(encoder):
-    """Condition encoder: categories (a list, or None for a number) for every column, and a
-    finite mean and std for each numeric one."""
+    """Condition encoder: categories (a list, or None for a number) for every column, a
+    finite mean and std for each numeric one, and its dtype and training values if given."""
+    from tsvae.data.conditions import MAX_NUMERIC_LEVELS
+
     if encoder is None:
         return None
     if sorted(encoder.categories) != sorted(encoder.columns):
@@ -432,6 +439,23 @@ def check_conditions(encoder):
         elif not isinstance(categories, list) or not categories:
             raise ModelFileError(f"conditions.categories[{name!r}]",
                                  "must be a non-empty list")
+    if not isinstance(encoder.dtypes, dict):
+        raise ModelFileError("conditions.dtypes", "must map numeric columns to dtypes")
+    for name, dtype in encoder.dtypes.items():
+        if encoder.categories.get(name, []) is not None or dtype not in NUMERIC_DTYPES:
+            raise ModelFileError(f"conditions.dtypes[{shown(name)}]",
+                                 f"must be one of {list(NUMERIC_DTYPES)} for a numeric "
+                                 f"condition column, got {shown(dtype)}")
+    if not isinstance(encoder.levels, dict):
+        raise ModelFileError("conditions.levels", "must map numeric columns to values")
+    for name, levels in encoder.levels.items():
+        field = f"conditions.levels[{shown(name)}]"
+        if encoder.categories.get(name, []) is not None:
+            raise ModelFileError(field, "names no numeric condition column")
+        if not isinstance(levels, list) or not 0 < len(levels) <= MAX_NUMERIC_LEVELS:
+            raise ModelFileError(field, f"must be a list of 1 to {MAX_NUMERIC_LEVELS} numbers")
+        for value in levels:
+            check_finite_number(field, value)
     return encoder
 
 

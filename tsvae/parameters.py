@@ -13,10 +13,18 @@ MAX_SEED = 2**32 - 1
 #: Longest ``max_time`` (seconds): a year; beyond it Python's timedelta overflows.
 MAX_TIME = 365 * 24 * 3600.0
 #: Parameters that define the trained model beyond what its weights' shapes show: a fitted
-#: model keeps the values it was trained with (``training_params_``) and ``save`` refuses
-#: others (a refit is required).
+#: model keeps the values it was trained with (``training_params_``), and ``generate``,
+#: ``save`` and every other use of the fitted model refuse others (a refit is required).
+#: ``free_bits`` shaped what the network learned (how far the KL term let the code go).
 TRAINING_PARAMS = ("alpha", "likelihood", "head_lags", "head_rank", "architecture",
-                   "hidden_size", "num_layers")
+                   "hidden_size", "num_layers", "free_bits")
+#: Parameters the fitted network itself records (``SequenceVAE`` attributes): changing one
+#: after fit needs a refit just as :data:`TRAINING_PARAMS` do.
+NETWORK_PARAMS = ("n_past", "n_future", "latent_dim")
+#: Switches read when output is made (``generate``, ``reconstruct``...), not by training:
+#: ``set_params`` may change them on a fitted model, and they are checked where they are read.
+OUTPUT_SWITCHES = ("enforce_bounds", "enforce_types", "enforce_resolution", "snap_discrete",
+                   "progress_bar")
 #: Largest ``head_rank`` and ``head_lags``: more shared factors or lags than this model no
 #: window a user would generate, and each multiplies the likelihood head's outputs.
 MAX_HEAD_TERMS = 64
@@ -120,11 +128,52 @@ def check_estimator_params(model, *, architectures, missing_policies, scalers,
     check_choice("missing", model.missing, missing_policies)
     check_choice("scaler", model.scaler, scalers)
     check_choice("aggregate_fit", model.aggregate_fit, aggregate_fits)
-    for name in ("progress_bar", "enforce_bounds", "enforce_types", "enforce_resolution",
-                 "snap_discrete"):
-        value = getattr(model, name)
-        if not isinstance(value, bool | np.bool_):
-            raise ValueError(f"{name} must be True or False, got {value!r}.")
+    check_switches({name: getattr(model, name) for name in OUTPUT_SWITCHES})
     if model.trainer_kwargs is not None and not isinstance(model.trainer_kwargs, dict):
         raise ValueError("trainer_kwargs must be a dict of pytorch_lightning.Trainer arguments "
                          f"(or None), got {type(model.trainer_kwargs).__name__}.")
+
+
+def check_switches(values: dict) -> None:
+    """Raise ``ValueError`` unless every value of ``values`` (output switches by name) is a
+    bool: ``"no"`` would otherwise read as true.
+
+    Examples
+    --------
+    >>> check_switches({"enforce_resolution": "no"})
+    Traceback (most recent call last):
+    ...
+    ValueError: enforce_resolution must be True or False, got 'no'.
+    """
+    for name, value in values.items():
+        if not isinstance(value, bool | np.bool_):
+            raise ValueError(f"{name} must be True or False, got {value!r}.")
+
+
+def changes_since_fit(model) -> str:
+    """What ``set_params`` changed since ``model`` was fitted among the parameters that define
+    the fitted model (:data:`NETWORK_PARAMS`, :data:`TRAINING_PARAMS`): ``"alpha was None at
+    fit, is now 20.0"`` and so on, ``""`` when nothing."""
+    from tsvae.model_checks import shown
+
+    network = getattr(getattr(model, "vae_", None), "__dict__", {})
+    trained = {name: network[name] for name in NETWORK_PARAMS if name in network}
+    trained.update(getattr(model, "training_params_", {}))
+    return "; ".join(f"{name} was {value!r} at fit, is now {shown(getattr(model, name))}"
+                     for name, value in trained.items() if getattr(model, name) != value)
+
+
+def check_unchanged_since_fit(model, doing: str) -> None:
+    """Raise ``ValueError`` (starting with ``doing``) when a parameter that defines the fitted
+    model was changed by ``set_params`` after fit: the fitted state would silently be used
+    instead of the value the user set, so a refit (or the old value) is required."""
+    problem = changes_since_fit(model)
+    if problem:
+        raise ValueError(refit_required(doing, problem))
+
+
+def refit_required(doing: str, problem: str) -> str:
+    """The message of a model whose parameters no longer match its fitted state."""
+    return (f"{doing}: the model's parameters no longer match its fitted state ({problem}). "
+            "A refit is required: call fit() again, or set_params back to the values it was "
+            "fitted with.")

@@ -36,7 +36,7 @@ from tsvae.generation.samplers import AggregateSampler, Latents
 from tsvae.io import atomic_write
 from tsvae.legacy.decoding import LegacyDecoding
 from tsvae.legacy.files import LAST_LEGACY_FORMAT, legacy_decoding, legacy_params
-from tsvae.parameters import TRAINING_PARAMS
+from tsvae.parameters import TRAINING_PARAMS, changes_since_fit, refit_required
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,11 @@ def save_model(model, path, *, overwrite: bool = False, keep_training_data: bool
     (and, with a past, their past contexts) and each series' last ``n_past`` rows only with
     ``keep_training_data`` (they decode back to near-copies of training windows).
     """
-    model._check_fitted()
+    model._check_fitted(f"Not saving {str(path)!r}")
+    try:  # a parameter no fit would accept: named as fit names it (a refit would not help)
+        model._check_params()
+    except ValueError as err:
+        raise ValueError(f"Not saving {str(path)!r}: {err}") from None
     if not isinstance(keep_training_data, bool):
         raise ValueError(f"keep_training_data must be True or False, got "
                          f"{checks.shown(keep_training_data)}.")
@@ -178,10 +182,6 @@ def save_model(model, path, *, overwrite: bool = False, keep_training_data: bool
     atomic_write(Path(path), lambda handle: _write_zip(handle, members), overwrite=overwrite)
 
 
-#: Parameters the fitted network itself records: changing one after fit needs a refit.
-_NETWORK_PARAMS = ("n_past", "n_future", "latent_dim")
-
-
 def _check_loadable(model, members: dict[str, bytes], path) -> None:
     """Refuse to write what :func:`load_model` would refuse (sklearn's rule: the fitted state
     and the parameters agree), so that ``save`` never loses a model.
@@ -190,14 +190,7 @@ def _check_loadable(model, members: dict[str, bytes], path) -> None:
     the members are checked exactly as ``load`` checks them (sizes, parameters, every field,
     the weights against the network the parameters describe).
     """
-    problem = "; ".join(
-        f"{name} was {getattr(model.vae_, name)!r} at fit, is now "
-        f"{checks.shown(getattr(model, name))}" for name in _NETWORK_PARAMS
-        if name in vars(model.vae_) and getattr(model.vae_, name) != getattr(model, name))
-    trained = getattr(model, "training_params_", {})
-    problem = "; ".join([problem] * bool(problem) + [
-        f"{name} was {value!r} at fit, is now {checks.shown(getattr(model, name))}"
-        for name, value in trained.items() if getattr(model, name) != value])
+    problem = changes_since_fit(model)
     if not problem:
         try:
             for name, payload in members.items():
@@ -212,9 +205,7 @@ def _check_loadable(model, members: dict[str, bytes], path) -> None:
         except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as err:
             problem = _cut(err)
     if problem:
-        raise ValueError(f"Not saving {str(path)!r}: the model's parameters no longer match its "
-                         f"fitted state ({problem}). A refit is required: call fit() again, or "
-                         "set_params back to the values it was fitted with.")
+        raise ValueError(refit_required(f"Not saving {str(path)!r}", problem))
 
 
 def _write_zip(handle, members: dict[str, bytes]) -> None:

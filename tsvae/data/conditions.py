@@ -13,6 +13,9 @@ import pandas as pd
 #: Integer columns with at most this many distinct values are categories (class labels,
 #: machine types); more distinct integers are treated as a number (an age, a size).
 MAX_INTEGER_CATEGORIES = 20
+#: A numeric condition column with at most this many distinct training values keeps them
+#: (``levels``): a code decodes back to exactly the value it was encoded from.
+MAX_NUMERIC_LEVELS = 1_000
 
 
 def _python(value):
@@ -26,6 +29,45 @@ def _is_categorical(column: pd.Series) -> bool:
         return True
     return (pd.api.types.is_integer_dtype(dtype)
             and column.nunique(dropna=True) <= MAX_INTEGER_CATEGORIES)
+
+
+def _numeric_dtype(dtype) -> str:
+    """The numpy dtype name a numeric condition column comes back in (nullable and extension
+    integers and floats as their numpy counterparts)."""
+    try:
+        dtype = np.dtype(getattr(dtype, "numpy_dtype", dtype))
+    except TypeError:
+        return "float64"
+    return dtype.name if dtype.kind in "iuf" else "float64"
+
+
+def _decode_number(encoded: np.ndarray, mean: float, std: float,
+                   levels: list | None = None) -> np.ndarray:
+    """Numbers (float64) of standardised float32 codes, each the value it was encoded from
+    rather than that plus float32 error: the training value (of ``levels``) that
+    :meth:`ConditionEncoder.transform` encodes to exactly that code, else the value with the
+    fewest decimal places (0 to 15) that does (0.0, 7.3), else the plain inverse."""
+    encoded = np.asarray(encoded, dtype=np.float32)
+    plain = encoded.astype(np.float64) * std + mean
+    result, done = plain.copy(), np.zeros(len(plain), dtype=bool)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if levels:
+            known = np.asarray(levels, dtype=np.float64)
+            codes = ((known - mean) / std).astype(np.float32)
+            order = np.argsort(codes, kind="stable")
+            codes, known = codes[order], known[order]
+            at = np.minimum(np.searchsorted(codes, encoded), len(codes) - 1)
+            done = codes[at] == encoded
+            result[done] = known[at[done]]
+        for decimals in range(16):
+            if done.all():
+                break
+            candidate = np.round(plain, decimals)
+            same = ((candidate - mean) / std).astype(np.float32) == encoded
+            fresh = same & ~done
+            result[fresh] = candidate[fresh]
+            done |= same
+    return result + 0.0  # -0.0 -> 0.0
 
 
 class ConditionEncoder:
@@ -48,6 +90,12 @@ class ConditionEncoder:
         self.categories: dict[str, list | None] = {}
         self.mean: dict[str, float] = {}
         self.std: dict[str, float] = {}
+        #: numeric column -> the training column's dtype (``"int64"``, ``"float32"``...), given
+        #: back on output; files without it: float64
+        self.dtypes: dict[str, str] = {}
+        #: numeric column -> its sorted distinct training values (at most
+        #: ``MAX_NUMERIC_LEVELS``; absent beyond, and in files without them)
+        self.levels: dict[str, list[float]] = {}
 
     @property
     def dim(self) -> int:
@@ -73,6 +121,10 @@ class ConditionEncoder:
                 if not np.isfinite(values).all():
                     raise ValueError(f"Condition column {name!r} has infinite values.")
                 self.categories[str(name)] = None
+                self.dtypes[str(name)] = _numeric_dtype(column.dtype)
+                distinct = np.unique(values)
+                if len(distinct) <= MAX_NUMERIC_LEVELS:
+                    self.levels[str(name)] = distinct.tolist()
                 self.mean[str(name)] = float(values.mean())
                 self.std[str(name)] = float(values.std()) or 1.0
         return self
@@ -136,13 +188,46 @@ class ConditionEncoder:
             parts.append(np.eye(len(cats), dtype=np.float32)[codes])
         return np.concatenate(parts, axis=1).astype(np.float32)
 
+    def dtype(self, name: str) -> np.dtype:
+        """The dtype a numeric condition column is given back in (its training dtype)."""
+        return np.dtype(self.dtypes.get(name, "float64"))
+
+    def values(self, conditions) -> pd.DataFrame:
+        """The condition values asked for (a dict or a frame of rows, as :meth:`transform`
+        takes), as the output frame carries them: a number exactly as given, in the column's
+        training dtype (an integer column's only where it holds the value: 2.5 stays 2.5), a
+        category as the training data had it."""
+        frame = self.as_frame(conditions)
+        self.transform(frame)  # the same checks and messages as the encoding
+        columns = {}
+        for name in self.columns:
+            cats = self.categories[name]
+            if cats is None:
+                given = frame[name].to_numpy(dtype=np.float64)
+                dtype = self.dtype(name)
+                cast = given.astype(dtype)
+                # An integer column takes 2.5 as 2.5 (float64), not 2.
+                columns[name] = cast if dtype.kind == "f" or (cast == given).all() else given
+            else:
+                codes = pd.Categorical(frame[name], categories=cats).codes
+                columns[name] = pd.Series(np.asarray(cats, dtype=object)[codes]).infer_objects()
+        return pd.DataFrame(columns)
+
     def inverse_transform(self, vectors: np.ndarray) -> pd.DataFrame:
-        """Condition values (one row per vector) of encoded vectors."""
+        """Condition values (one row per vector) of encoded vectors.
+
+        A number comes back as the training value that encodes to the same float32 code (the
+        value a training window had, not it plus float32 error: 0.0, not -1.19e-07), or else
+        the shortest decimal that does, in the column's training dtype.
+        """
         columns, first = {}, 0
         for name in self.columns:
             cats = self.categories[name]
             if cats is None:
-                columns[name] = vectors[:, first] * self.std[name] + self.mean[name]
+                values = _decode_number(vectors[:, first], self.mean[name], self.std[name],
+                                        self.levels.get(name))
+                dtype = self.dtype(name)
+                columns[name] = (np.rint(values) if dtype.kind in "iu" else values).astype(dtype)
                 first += 1
             else:
                 codes = vectors[:, first:first + len(cats)].argmax(axis=1)
@@ -159,7 +244,7 @@ class ConditionEncoder:
 
     def to_dict(self) -> dict:
         return {"columns": self.columns, "categories": self.categories, "mean": self.mean,
-                "std": self.std}
+                "std": self.std, "dtypes": self.dtypes, "levels": self.levels}
 
     @classmethod
     def from_dict(cls, state: dict) -> ConditionEncoder:
@@ -167,4 +252,6 @@ class ConditionEncoder:
         encoder.columns = list(state["columns"])
         encoder.categories = dict(state["categories"])
         encoder.mean, encoder.std = dict(state["mean"]), dict(state["std"])
+        encoder.dtypes = dict(state.get("dtypes") or {})  # files before it: float64
+        encoder.levels = dict(state.get("levels") or {})
         return encoder

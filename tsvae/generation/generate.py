@@ -347,7 +347,7 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "agg
     >>> list(frame.columns), len(frame)
     (['sample', 'step', 'feature_0', 'feature_1'], 60)
     """
-    model._check_fitted()
+    model._check_fitted("Cannot generate")
     _check_method(method)
     check_layout(layout)
     _warn_if_prior_hole(model, method)
@@ -431,7 +431,8 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "agg
             ids = np.asarray(model.series_ids_, dtype=object)[series_of_latent[source]]
         extra[model.id_col_] = ids
     if window_conditions is not None and not as_array:
-        values = model.condition_encoder_.inverse_transform(window_conditions)
+        values = _condition_values(model, conditions, window_conditions,
+                                   source if x is not None else None)
         extra.update({c: values[c].to_numpy() for c in values.columns})
     result = windows if as_array else model.output_frame(windows, extra=extra or None,
                                                           layout=layout, times=times)
@@ -441,6 +442,25 @@ def generate_new_data(model, x=None, *, n: int | None = None, method: str = "agg
         if method == "noisy_posterior":
             result.attrs["tsvae"]["noise_scale"] = noise_scale
     return (result, z) if return_latents else result
+
+
+def _condition_values(model, conditions, window_conditions: np.ndarray,
+                      source: np.ndarray | None) -> pd.DataFrame:
+    """The condition columns of the output, one row per window: exactly the values asked for
+    (``conditions``, one row or one per window, or per real window of ``x`` picked by
+    ``source``) in the training dtype, or, without ``conditions``, the decoded conditions of
+    the training windows drawn from (values the training data had, not float32 round trips)."""
+    encoder = model.condition_encoder_
+    if conditions is None:
+        return encoder.inverse_transform(window_conditions)
+    asked = encoder.values(conditions)
+    if len(asked) == 1:
+        rows = np.zeros(len(window_conditions), dtype=np.int64)
+    elif source is not None:
+        rows = source
+    else:
+        rows = np.arange(len(window_conditions))
+    return asked.iloc[rows].reset_index(drop=True)
 
 
 def _window_times(model, start) -> pd.DatetimeIndex:
@@ -705,7 +725,7 @@ def generate_series(model, length: int, *, method: str = "aggregate", context=No
     >>> len(out), str(out.index[0])
     (10, '2024-01-13 12:00:00')
     """
-    model._check_fitted()
+    model._check_fitted("Cannot generate")
     if not model.n_future:
         raise ValueError(
             "generate_series needs a conditional model: refit with n_future > 0 (for example "
@@ -775,7 +795,8 @@ def generate_series(model, length: int, *, method: str = "aggregate", context=No
         if model.id_col_ is not None and series_id is not None:
             frame.insert(0, model.id_col_, series_id)
         if condition is not None:
-            for name, value in model.condition_encoder_.describe(condition[0]).items():
-                frame[name] = value
+            asked = model.condition_encoder_.values(conditions)
+            for name in asked.columns:  # an array keeps the dtype (a scalar: float64)
+                frame[name] = np.repeat(asked[name].to_numpy()[:1], len(frame))
         frames.append(frame)
     return frames[0] if len(frames) == 1 else pd.concat(frames)

@@ -83,15 +83,22 @@ def test_fail_on_fail_sets_exit_code(workdir):
 def test_series_generation_from_conditional_model(workdir, capsys):
     out = workdir / "c.tsvae"
     # Continuing the training series needs its last rows, kept only when asked for.
-    run("fit", workdir / "etth.csv", "--time-col", "date", "--n-past", 12, "--n-future", 4,
-        "--max-epochs", 1, "--hidden-size", 8, "--no-progress", "--keep-training-data",
-        "-o", out)
-    run("generate", out, "--series-length", 30, "--seed", 0, "-o", workdir / "series.csv")
+    # In this process: the subprocess path is covered by test_fit_generate_evaluate.
+    code, _, err = run_inprocess(
+        capsys, "fit", workdir / "etth.csv", "--time-col", "date", "--n-past", 12,
+        "--n-future", 4, "--max-epochs", 1, "--hidden-size", 8, "--no-progress",
+        "--keep-training-data", "-o", out)
+    assert code == 0, err
+    code, _, err = run_inprocess(capsys, "generate", out, "--series-length", 30, "--seed", 0,
+                                 "-o", workdir / "series.csv")
+    assert code == 0, err
     series = pd.read_csv(workdir / "series.csv", index_col=0, parse_dates=True)
     assert len(series) == 30 and series.index[0] == pd.Timestamp("2016-08-03 08:00:00")
     plain = workdir / "plain.tsvae"
-    run("fit", workdir / "etth.csv", "--time-col", "date", "--n-past", 12, "--n-future", 4,
-        "--max-epochs", 1, "--hidden-size", 8, "--no-progress", "-o", plain)
+    code, _, err = run_inprocess(
+        capsys, "fit", workdir / "etth.csv", "--time-col", "date", "--n-past", 12,
+        "--n-future", 4, "--max-epochs", 1, "--hidden-size", 8, "--no-progress", "-o", plain)
+    assert code == 0, err
     code, _, err = run_inprocess(capsys, "generate", plain, "--series-length", 30,
                                  "-o", workdir / "none.csv")
     assert code == 2 and "keep_training_data=True" in err and "--context FILE" in err
@@ -159,7 +166,7 @@ def test_existing_output_is_not_clobbered(workdir, model_file, capsys):
     assert target.read_text().startswith("sample,step")
 
 
-def test_pickle_payload_is_refused_and_never_executed(workdir):
+def test_pickle_payload_is_refused_and_never_executed(workdir, capsys):
     marker = workdir / "pwned"
 
     class Payload:
@@ -172,9 +179,12 @@ def test_pickle_payload_is_refused_and_never_executed(workdir):
 
     zipped = workdir / "evil_torch.tsvae"
     torch.save({"x": Payload()}, zipped)  # torch's zip format with a pickled data.pkl
+    # One through a fresh CLI process, one in this process (the same code, seconds faster).
+    result = run("generate", raw, "-n", 5, "-o", workdir / "o.csv", check=False)
+    assert result.returncode == 2 and "not a tsvae model" in result.stderr
+    code, _, err = run_inprocess(capsys, "generate", zipped, "-n", 5, "-o", workdir / "o.csv")
+    assert code == 2 and "not a tsvae model" in err
     for path in (raw, zipped):
-        result = run("generate", path, "-n", 5, "-o", workdir / "o.csv", check=False)
-        assert result.returncode == 2 and "not a tsvae model" in result.stderr
         with pytest.raises(ValueError, match="not a tsvae model"):
             tsvae.TimeSeriesVAE.load(path)
     assert not marker.exists()

@@ -103,7 +103,7 @@ def test_compare_cli_report_is_the_comparison_page(tmp_path, fitted_model, energ
     out = tmp_path / "c.html"
     run = subprocess.run([sys.executable, "-m", "tsvae.cli", "compare", str(model_path),
                           str(real_path), "--time-col", "date", "-n", "60", "--fast",
-                          "--checks", "ks", "discriminative",
+                          "--checks", "ks", "feature_discriminative",
                           "--report", str(out), "--no-progress"],
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr

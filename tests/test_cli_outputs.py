@@ -331,6 +331,19 @@ def test_csv_header_and_text_cells_cannot_start_a_formula(tmp_path):
     assert next(csv.reader(open(tmp_path / "raw.csv", newline="")))[0] == FORMULAS[0]
 
 
+def test_a_lone_carriage_return_in_a_text_cell_keeps_the_row_whole(tmp_path):
+    frame = pd.DataFrame({"label": ["a\rb", "plain"], "value": [1.5, 2.0]},
+                         index=pd.date_range("2020-01-01", periods=2, name="time"))
+    for name, escape in (("escaped.csv", True), ("raw.csv", False)):
+        tsvae.io.write_table(frame, tmp_path / name, index=True, escape=escape)
+        back = pd.read_csv(tmp_path / name, index_col=0, parse_dates=True)
+        assert back.shape == (2, 2) and back["label"].tolist() == ["a\rb", "plain"]
+        assert back["value"].dtype == np.float64 and back["value"].tolist() == [1.5, 2.0]
+    # Tables without one are written as before: nothing quoted.
+    tsvae.io.write_table(frame.assign(label=["ab", "plain"]), tmp_path / "plain.csv", index=True)
+    assert '"' not in (tmp_path / "plain.csv").read_text()
+
+
 def test_generate_escapes_names_from_a_model_file_unless_told_not_to(tmp_path, capsys,
                                                                      energy_small):
     hostile = energy_small.iloc[:200, :3].set_axis(["=cmd|' /C calc'!A0", "+1+1", "@SUM(1)"],

@@ -17,6 +17,7 @@ HTML reports. Its promises (``docs/reliability.md``):
 
 from __future__ import annotations
 
+import csv
 import errno
 import json
 import os
@@ -164,8 +165,6 @@ def _header(path: Path, suffix: str) -> list:
         import pyarrow.parquet as pq
 
         return list(pq.read_schema(path).names)
-    import csv
-
     with open(path, newline="", encoding="utf-8-sig") as handle:
         return next(csv.reader(handle), [])
 
@@ -177,6 +176,17 @@ def _check_unique_names(names: list, path: Path) -> None:
             raise ValueError(f"Column name {name!r} appears twice in {str(path)!r}; give every "
                              "column a unique name.")
         seen.add(name)
+
+
+def _has_carriage_return(frame: pd.DataFrame, index: bool) -> bool:
+    """Whether a header or a text cell (index included when written) holds ``\r``."""
+    labels = [*frame.columns, *(frame.index.names if index else [])]
+    if any(isinstance(label, str) and "\r" in label for label in labels):
+        return True
+    parts = [frame[c] for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if index and not pd.api.types.is_numeric_dtype(frame.index):
+        parts.append(pd.Series(frame.index))
+    return any(part.astype(str).str.contains("\r", regex=False).any() for part in parts)
 
 
 def escape_formula(value):
@@ -261,8 +271,12 @@ def write_table(frame: pd.DataFrame, path, *, overwrite: bool = False, index: bo
     if suffix == ".csv":
         if escape:
             frame = escape_formulas(frame, index=index)
+        # A lone carriage return in a text cell is not quoted by pandas (its line ends are
+        # "\n"), and readers then split the row there; such a table quotes every text cell.
+        quoting = csv.QUOTE_NONNUMERIC if _has_carriage_return(frame, index) else None
         # Streamed into the temporary file: no second copy of a big table as one string.
-        return atomic_write(path, lambda handle: frame.to_csv(handle, index=index),
+        return atomic_write(path, lambda handle: frame.to_csv(handle, index=index,
+                                                              quoting=quoting),
                             overwrite=overwrite)
     return atomic_write(path, lambda handle: frame.to_parquet(handle, index=index),
                         overwrite=overwrite)

@@ -313,8 +313,8 @@ def test_condition_encoder_decodes_training_values_in_their_dtype():
     from tsvae.data.conditions import ConditionEncoder
 
     train = pd.DataFrame({"size": np.arange(100, 160, 2, dtype=np.int64),
-                          "temp": np.linspace(-3.3, 12.1, 30),
-                          "weight": np.linspace(0, 1, 30, dtype=np.float32)})
+                          "temp": np.tile(np.linspace(-3.3, 12.1, 15), 2),
+                          "weight": np.tile(np.linspace(0, 1, 15, dtype=np.float32), 2)})
     encoder = ConditionEncoder().fit(train)
     assert "temp" in encoder.levels
     back = encoder.inverse_transform(encoder.transform(train))

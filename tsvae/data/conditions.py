@@ -10,12 +10,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tsvae.data.schema import MAX_LEVELS
+
 #: Integer columns with at most this many distinct values are categories (class labels,
 #: machine types); more distinct integers are treated as a number (an age, a size).
 MAX_INTEGER_CATEGORIES = 20
 #: A numeric condition column with at most this many distinct training values keeps them
-#: (``levels``): a code decodes back to exactly the value it was encoded from.
-MAX_NUMERIC_LEVELS = 1_000
+#: (``levels``): a code decodes back to exactly the value it was encoded from. The same limit
+#: as a feature column's levels (``schema.MAX_LEVELS``): a model file keeps a short list of
+#: settings, never a column of training values (beyond it, each code decodes to the shortest
+#: decimal that encodes to it: 7.3, not 7.2999997).
+MAX_NUMERIC_LEVELS = MAX_LEVELS
 
 
 def _python(value):

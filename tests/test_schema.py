@@ -151,6 +151,21 @@ def test_resolution_reads_long_columns_in_chunks_and_one_off_grid_value_anywhere
     assert resolution(np.arange(n, dtype=np.int64) * 3) == (3.0, 0)
 
 
+def test_an_int64_column_holding_its_minimum_has_no_grid_and_its_model_saves(tmp_path):
+    from tsvae.data.schema import resolution
+
+    smallest = np.iinfo(np.int64).min  # abs() of it overflows back to itself in int64
+    assert resolution(np.array([smallest, 0, 10])) == (None, None)
+    assert resolution(np.array([smallest, 5])) == (None, None)
+    frame = pd.DataFrame({"flag": np.zeros(100, dtype=np.int64), "v": _sines(100)})
+    frame.loc[5, "flag"] = smallest
+    model = tiny_model(n_past=8, max_epochs=1).fit(frame)
+    assert (model.output_schema.columns[0].step, model.output_schema.columns[0].decimals) == (
+        None, None)
+    model.save(tmp_path / "m.tsvae")  # refused before: "step -9.223372036854776e+18"
+    assert tsvae.TimeSeriesVAE.load(tmp_path / "m.tsvae").output_schema.columns[0].step is None
+
+
 def test_output_is_put_on_each_columns_grid_and_the_switch_turns_it_off():
     from tsvae.data.schema import OutputSchema
 

@@ -149,7 +149,8 @@ def resolution(values: np.ndarray) -> tuple[float | None, int | None]:
     eps = np.finfo(values.dtype).eps if values.dtype.kind == "f" else np.finfo(np.float64).eps
     chunks = [values[first:first + _RESOLUTION_CHUNK]
               for first in range(0, len(values), _RESOLUTION_CHUNK)]
-    largest = max((float(np.abs(part[np.isfinite(part)]).max(initial=0.0)) for part in chunks),
+    # In float64: an int64 column's abs(-2**63) would overflow back to -2**63.
+    largest = max((float(np.abs(_finite64(part)).max(initial=0.0)) for part in chunks),
                   default=0.0)
     if not any(np.isfinite(part).any() for part in chunks):
         return None, None
@@ -170,14 +171,18 @@ def resolution(values: np.ndarray) -> tuple[float | None, int | None]:
 _RESOLUTION_CHUNK = 1 << 20
 
 
+def _finite64(part: np.ndarray) -> np.ndarray:
+    """The finite values of one chunk, as float64."""
+    return part.astype(np.float64) if part.dtype.kind in "iu" else \
+        part[np.isfinite(part)].astype(np.float64)
+
+
 def _common_step(chunks: list, scale: float, eps: float) -> int | None:
     """Greatest common divisor of every finite value x ``scale`` when all are whole numbers
     (within the column's rounding error), else None; the first chunk that is not decides."""
     common = 0
     for part in chunks:
-        finite = part.astype(np.float64) if part.dtype.kind in "iu" else \
-            part[np.isfinite(part)].astype(np.float64)
-        scaled = finite * scale
+        scaled = _finite64(part) * scale
         whole = np.rint(scaled)
         if not np.all(np.abs(scaled - whole) <= 2 * eps * np.maximum(np.abs(scaled), 1.0)):
             return None

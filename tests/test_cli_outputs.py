@@ -344,6 +344,26 @@ def test_a_lone_carriage_return_in_a_text_cell_keeps_the_row_whole(tmp_path):
     assert '"' not in (tmp_path / "plain.csv").read_text()
 
 
+def test_multiindex_tables_are_written_and_a_carriage_return_in_any_level_is_quoted(tmp_path):
+    index = pd.MultiIndex.from_arrays([[0, 0, 1], [0, 1, 0]], names=["sample", "step"])
+    frame = pd.DataFrame({"v": [1.5, 2.0, 3.0]}, index=index)  # generate(layout="multiindex")
+    tsvae.io.write_table(frame, tmp_path / "plain.csv", index=True)  # raised NotImplementedError
+    assert (tmp_path / "plain.csv").read_text() == frame.to_csv(index=True)
+    labelled = frame.set_index(pd.MultiIndex.from_arrays(
+        [["a\rb", "c", "c"], [0, 1, 0]], names=["id", "step"]))
+    tsvae.io.write_table(labelled, tmp_path / "rows.csv", index=True)
+    back = pd.read_csv(tmp_path / "rows.csv")
+    assert back.shape == (3, 3) and back["id"].tolist() == ["a\rb", "c", "c"]
+    wide = pd.DataFrame([[1.5, 2.0]], columns=pd.MultiIndex.from_tuples([("a\rb", "x"),
+                                                                         ("c", "y")]))
+    tsvae.io.write_table(wide, tmp_path / "wide.csv")  # was written bare: the header split
+    back = pd.read_csv(tmp_path / "wide.csv", header=[0, 1])
+    assert back.columns.tolist() == [("a\rb", "x"), ("c", "y")] and back.shape == (1, 2)
+    repeated = pd.DataFrame([["a\rb", "c"]], columns=["s", "s"])  # a name twice
+    tsvae.io.write_table(repeated, tmp_path / "repeated.csv")
+    assert pd.read_csv(tmp_path / "repeated.csv").shape == (1, 2)
+
+
 def test_generate_escapes_names_from_a_model_file_unless_told_not_to(tmp_path, capsys,
                                                                      energy_small):
     hostile = energy_small.iloc[:200, :3].set_axis(["=cmd|' /C calc'!A0", "+1+1", "@SUM(1)"],

@@ -179,14 +179,26 @@ def _check_unique_names(names: list, path: Path) -> None:
 
 
 def _has_carriage_return(frame: pd.DataFrame, index: bool) -> bool:
-    """Whether a header or a text cell (index included when written) holds ``\r``."""
-    labels = [*frame.columns, *(frame.index.names if index else [])]
-    if any(isinstance(label, str) and "\r" in label for label in labels):
+    """Whether a header or a text cell (index included when written) holds ``\r``: every level
+    of a MultiIndex, categories by the ones used, columns by position (names may repeat)."""
+    axes = [frame.columns, *([frame.index] if index else [])]
+    names = [name for axis in axes for name in axis.names]
+    if any(isinstance(name, str) and "\r" in name for name in names):
         return True
-    parts = [frame[c] for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    if index and not pd.api.types.is_numeric_dtype(frame.index):
-        parts.append(pd.Series(frame.index))
-    return any(part.astype(str).str.contains("\r", regex=False).any() for part in parts)
+    labels = [axis.get_level_values(level) for axis in axes for level in range(axis.nlevels)]
+    cells = (frame.iloc[:, j] for j in range(frame.shape[1]))
+    return any(_holds_carriage_return(values) for values in (*labels, *cells))
+
+
+def _holds_carriage_return(values) -> bool:
+    """Whether a text value of ``values`` (a Series or an Index) holds ``\r`` once written."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = np.asarray(values.cat.codes if isinstance(values, pd.Series) else values.codes)
+        values = values.dtype.categories[np.unique(codes[codes >= 0])]
+    if not (pd.api.types.is_object_dtype(values.dtype)
+            or pd.api.types.is_string_dtype(values.dtype)):
+        return False  # numbers, bools, dates: nothing written holds a carriage return
+    return bool(pd.Series(values, copy=False).astype(str).str.contains("\r", regex=False).any())
 
 
 def escape_formula(value):

@@ -338,3 +338,50 @@ def test_condition_encoder_decodes_training_values_in_their_dtype():
     encoder = ConditionEncoder().fit(many)
     assert "load" not in encoder.levels
     assert (encoder.inverse_transform(encoder.transform(many))["load"] == many["load"]).all()
+
+
+def test_asked_numbers_keep_their_value_beyond_what_the_training_dtype_holds():
+    """An asked-for number comes back exactly: an integer beyond 2**53 in an int64 column
+    (not rounded through float64), and a number a float32 column cannot hold (1e300 would
+    be inf, 1e-300 zero) as float64."""
+    from tsvae.data.conditions import ConditionEncoder
+
+    train = pd.DataFrame({"size": np.arange(30, dtype=np.int64) * 10**14,
+                          "weight": np.linspace(0, 1, 30, dtype=np.float32)})
+    encoder = ConditionEncoder().fit(train)
+    asked = encoder.values(pd.DataFrame({"size": [2**53 + 1, 2**63 - 1], "weight": [0.5, 0.25]}))
+    assert asked["size"].dtype == np.int64
+    assert asked["size"].tolist() == [2**53 + 1, 2**63 - 1]  # were 2**53 and a float 2**63
+    assert encoder.values({"size": 2**64, "weight": 0.5})["size"].tolist() == [2.0**64]
+    for number in (1e300, 1e-300):
+        weight = encoder.values({"size": 0, "weight": number})["weight"]
+        assert weight.dtype == np.float64 and weight.tolist() == [number]  # were inf and 0.0
+    kept = encoder.values({"size": 0, "weight": 0.1})["weight"]
+    assert kept.dtype == np.float32 and kept.tolist() == [np.float32(0.1)]
+
+
+def test_condition_values_near_the_float64_limits_are_encoded_apart_and_decode_back():
+    """A numeric condition column of values like 1e300 or 1e-300: its standard deviation was
+    inf (codes all 0, NaN decoded, the model unsavable) or 0 (read as 1: codes all 0)."""
+    from tsvae.data.conditions import ConditionEncoder
+
+    for scale in (1e300, 1e-300):
+        train = pd.DataFrame({"v": np.arange(1.0, 31.0) * scale})
+        encoder = ConditionEncoder().fit(train)
+        assert np.isfinite(encoder.std["v"]) and encoder.std["v"] > 0
+        codes = encoder.transform(train)
+        assert len(np.unique(codes)) == 30
+        back = encoder.inverse_transform(codes)["v"]
+        np.testing.assert_allclose(back, train["v"], rtol=1e-6)
+
+
+def test_large_numbers_decode_to_their_shortest_decimal():
+    """Beyond the kept training values, a code decodes to the shortest decimal that encodes
+    to it: 7e14, not 699999996669469."""
+    from tsvae.data.conditions import ConditionEncoder
+
+    train = pd.DataFrame({"size": np.arange(30, dtype=np.int64) * 10**14})
+    encoder = ConditionEncoder().fit(train)
+    assert "size" not in encoder.levels
+    back = encoder.inverse_transform(encoder.transform(train))
+    pd.testing.assert_frame_equal(back, train, check_exact=True)

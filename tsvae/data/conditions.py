@@ -46,15 +46,66 @@ def _numeric_dtype(dtype) -> str:
     return dtype.name if dtype.kind in "iuf" else "float64"
 
 
+def _mean_std(values: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation (1.0 for a constant) of finite float64 ``values``; values
+    near the float64 limits (1e300, 1e-300) are scaled first, where the squares overflow to
+    an infinite or underflow to a zero deviation (codes then all 0, or NaN)."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        mean, std = float(values.mean()), float(values.std())
+        if not (np.isfinite(mean) and np.isfinite(std)) or std * std < np.finfo(float).tiny:
+            scale = float(np.abs(values).max()) or 1.0
+            unit = values / scale
+            mean, std = float(unit.mean()) * scale, float(unit.std()) * scale
+    return mean, (std or 1.0)
+
+
+def _in_dtype(values: np.ndarray, given: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Asked-for numbers (``values`` as given, ``given`` as float64) in a numeric condition
+    column's training ``dtype`` where it holds every one of them (an integer exactly, beyond
+    2**53 too; a float to its own precision: not 2.5 in an integer column, nor 1e300 or 1e-300
+    in a float32 one), else as float64."""
+    if dtype.kind == "f":
+        with np.errstate(over="ignore", under="ignore"):
+            cast = given.astype(dtype)
+            held = np.isfinite(cast) & (np.abs(cast - given) <= np.finfo(dtype).eps
+                                        * np.abs(given))
+        return cast if held.all() else given
+    info = np.iinfo(dtype)
+    if values.dtype.kind in "iub":
+        if len(values) and (int(values.min()) < info.min or int(values.max()) > info.max):
+            return given
+        return values.astype(dtype)
+    if values.dtype.kind == "f":
+        whole = ((given == np.floor(given)) & (given >= info.min)
+                 & (given < float(info.max) + 1))  # float(2**63 - 1) is 2**63
+        return given.astype(dtype) if whole.all() else given
+    numbers = []  # Python integers (beyond 64 bits too), numpy scalars, mixed
+    for value in values:
+        if isinstance(value, bool | np.bool_ | int | np.integer):
+            number = int(value)
+        else:
+            number = float(value)
+            if not number.is_integer():
+                return given
+            number = int(number)
+        if not info.min <= number <= info.max:
+            return given
+        numbers.append(number)
+    return np.array(numbers, dtype=dtype)
+
+
 def _decode_number(encoded: np.ndarray, mean: float, std: float,
                    levels: list | None = None) -> np.ndarray:
     """Numbers (float64) of standardised float32 codes, each the value it was encoded from
     rather than that plus float32 error: the training value (of ``levels``) that
     :meth:`ConditionEncoder.transform` encodes to exactly that code, else the value with the
-    fewest decimal places (0 to 15) that does (0.0, 7.3), else the plain inverse."""
+    fewest decimal places that does (0.0, 7.3; 7e14, not 699999996669469: from the largest
+    value's leading digit to 15 places), else the plain inverse."""
     encoded = np.asarray(encoded, dtype=np.float32)
     plain = encoded.astype(np.float64) * std + mean
     result, done = plain.copy(), np.zeros(len(plain), dtype=bool)
+    largest = float(np.abs(plain[np.isfinite(plain)]).max(initial=0.0))
+    first = -int(np.floor(np.log10(largest))) if largest >= 1.0 else 0
     with np.errstate(over="ignore", invalid="ignore"):
         if levels:
             known = np.asarray(levels, dtype=np.float64)
@@ -64,7 +115,7 @@ def _decode_number(encoded: np.ndarray, mean: float, std: float,
             at = np.minimum(np.searchsorted(codes, encoded), len(codes) - 1)
             done = codes[at] == encoded
             result[done] = known[at[done]]
-        for decimals in range(16):
+        for decimals in range(first, 16):
             if done.all():
                 break
             candidate = np.round(plain, decimals)
@@ -130,8 +181,7 @@ class ConditionEncoder:
                 distinct = np.unique(values)
                 if len(distinct) <= MAX_NUMERIC_LEVELS:
                     self.levels[str(name)] = distinct.tolist()
-                self.mean[str(name)] = float(values.mean())
-                self.std[str(name)] = float(values.std()) or 1.0
+                self.mean[str(name)], self.std[str(name)] = _mean_std(values)
         return self
 
     def allowed(self, name: str) -> str:
@@ -208,11 +258,10 @@ class ConditionEncoder:
         for name in self.columns:
             cats = self.categories[name]
             if cats is None:
-                given = frame[name].to_numpy(dtype=np.float64)
-                dtype = self.dtype(name)
-                cast = given.astype(dtype)
-                # An integer column takes 2.5 as 2.5 (float64), not 2.
-                columns[name] = cast if dtype.kind == "f" or (cast == given).all() else given
+                # An integer column takes 2.5 as 2.5 (float64), not 2; 2**53 + 1 exactly.
+                columns[name] = _in_dtype(frame[name].to_numpy(),
+                                          frame[name].to_numpy(dtype=np.float64),
+                                          self.dtype(name))
             else:
                 codes = pd.Categorical(frame[name], categories=cats).codes
                 columns[name] = pd.Series(np.asarray(cats, dtype=object)[codes]).infer_objects()

@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from safetensors.numpy import load as load_arrays
@@ -827,3 +828,17 @@ def test_a_legacy_model_cannot_be_saved(tmp_path, name):
     assert "format 5 or older" in message and "pastes stored training residuals" in message
     assert "Refit it (model.fit(data))" in message
     assert not (tmp_path / "again.tsvae").exists()
+
+
+@pytest.mark.parametrize("value", [np.array([8, 9]), pd.NA])
+def test_a_parameter_set_to_a_value_without_one_truth_gets_the_refit_message(saved, value):
+    """An array or pd.NA set after fit: comparing it with the fitted value has no single
+    truth (numpy's "truth value of an array ... is ambiguous" was raised instead)."""
+    model = tsvae.TimeSeriesVAE.load(saved)
+    fitted = model.hidden_size
+    model.set_params(hidden_size=value)
+    with pytest.raises(ValueError, match=f"Cannot generate: .*hidden_size was {fitted} at fit, "
+                                         "is now .*A refit is required"):
+        model.generate(2, random_state=0)
+    model.set_params(hidden_size=fitted)
+    assert model.generate(2, random_state=0, as_array=True).shape == (2, 12, 6)

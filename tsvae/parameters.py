@@ -160,7 +160,17 @@ def changes_since_fit(model) -> str:
     trained = {name: network[name] for name in NETWORK_PARAMS if name in network}
     trained.update(getattr(model, "training_params_", {}))
     return "; ".join(f"{name} was {value!r} at fit, is now {shown(getattr(model, name))}"
-                     for name, value in trained.items() if getattr(model, name) != value)
+                     for name, value in trained.items() if _differs(getattr(model, name), value))
+
+
+def _differs(now, fitted) -> bool:
+    """Whether a parameter's value ``now`` is not the ``fitted`` one: also when comparing them
+    has no single answer (an array, ``pd.NA``), which would otherwise raise numpy's or pandas'
+    own error instead of the refit message."""
+    try:
+        return bool(now != fitted)
+    except (TypeError, ValueError):
+        return True
 
 
 def check_unchanged_since_fit(model, doing: str) -> None:

@@ -171,6 +171,27 @@ def test_fit_on_a_file_path_equals_fit_on_the_frame(tmp_path, energy_small, suff
                                rtol=1e-5, atol=1e-4)
 
 
+def test_an_unnamed_index_pandas_stored_in_parquet_is_the_index_not_a_feature(tmp_path):
+    """``df[mask].to_parquet(path)`` stores the row labels as ``__index_level_0__``: fit(path)
+    trained on it as a feature (and generated it) where pandas reads it back as the index."""
+    import tsvae.io
+
+    frame = pd.DataFrame({"a": np.sin(np.arange(120) / 3), "b": np.cos(np.arange(120) / 5)})
+    kept = frame[frame.index % 7 != 0]
+    stamped = frame.set_axis(pd.date_range("2024-01-01", periods=120, freq="h"))
+    for name, table in (("kept", kept), ("stamped", stamped), ("from5", frame.iloc[5:])):
+        path = tmp_path / f"{name}.parquet"
+        table.to_parquet(path)
+        pd.testing.assert_frame_equal(tsvae.io.read_table(path), pd.read_parquet(path),
+                                      check_exact=True)
+        read, (rows, names) = tsvae.io.read_training_table(path)
+        assert list(read.columns) == names == ["a", "b"] and read.index.equals(table.index)
+    model = tiny_model(n_past=8, max_epochs=1).fit(tmp_path / "kept.parquet")
+    assert model.columns_ == ["a", "b"]
+    assert list(model.generate(2, random_state=0).columns) == ["sample", "step", "a", "b"]
+    assert tiny_model(n_past=8, max_epochs=1).fit(tmp_path / "stamped.parquet").freq_ == "h"
+
+
 def test_fit_on_a_missing_file_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="No such file"):
         tiny_model().fit(tmp_path / "nothing.parquet")

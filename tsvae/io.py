@@ -68,7 +68,9 @@ def _read_parquet(path: Path, float32_rows: bool = False):
     # columns land in one C-ordered (rows, columns) float32 array, the layout training uses,
     # so that fit needs no second copy.
     n_rows = parquet.metadata.num_rows
-    floats = [n for n, d in dtypes.items() if np.dtype(d).kind == "f"] if float32_rows else []
+    labels = _unnamed_index_columns(parquet)
+    floats = [n for n, d in dtypes.items() if np.dtype(d).kind == "f" and n not in labels
+              ] if float32_rows else []
     rows = np.empty((n_rows, len(floats)), dtype=np.float32)
     arrays = {name: (rows[:, floats.index(name)] if name in floats
                      else np.empty(n_rows, dtype=dtype)) for name, dtype in dtypes.items()}
@@ -78,8 +80,38 @@ def _read_parquet(path: Path, float32_rows: bool = False):
             arrays[name][first:first + len(batch)] = column.to_numpy(zero_copy_only=False)
         first += len(batch)
     pa.default_memory_pool().release_unused()
-    frame = pd.DataFrame(arrays, copy=False)  # copy=False: no consolidation into 2-D blocks
+    # Row labels pandas stored (an unnamed index as ``__index_level_0__``) are the index, as
+    # pandas reads them back, not a data column that fit would train on.
+    index = _pandas_index(parquet, [arrays.pop(name) for name in labels], n_rows)
+    frame = pd.DataFrame(arrays, index=index, copy=False)  # no consolidation into 2-D blocks
     return frame, ((rows, floats) if floats else None)
+
+
+def _unnamed_index_columns(parquet) -> list[str]:
+    """The columns in which pandas stored an unnamed index (``__index_level_0__``...); a named
+    index is stored as a column of its name and read as one (``time_col`` may name it)."""
+    meta = parquet.schema_arrow.pandas_metadata or {}
+    names = {c.get("field_name"): c.get("name") for c in meta.get("columns") or []
+             if isinstance(c, dict)}
+    return [c for c in meta.get("index_columns") or [] if isinstance(c, str)
+            and c in parquet.schema_arrow.names and c in names and names[c] is None]
+
+
+def _pandas_index(parquet, levels: list, n_rows: int) -> pd.Index | None:
+    """The index pandas stored: unnamed stored columns (``levels``), or a range in the
+    metadata (``df.iloc[5:]`` starts at 5); None for the default 0, 1, 2..."""
+    if levels:
+        return (pd.Index(levels[0]) if len(levels) == 1
+                else pd.MultiIndex.from_arrays(levels))
+    stored = (parquet.schema_arrow.pandas_metadata or {}).get("index_columns") or []
+    if len(stored) == 1 and isinstance(stored[0], dict) and stored[0].get("kind") == "range":
+        try:
+            index = pd.RangeIndex(stored[0]["start"], stored[0]["stop"], stored[0]["step"],
+                                  name=stored[0].get("name"))
+        except (KeyError, TypeError, ValueError):
+            return None
+        return index if len(index) == n_rows else None
+    return None
 
 
 def _plain_numpy_dtypes(parquet) -> dict | None:

@@ -13,7 +13,9 @@ that only the network differs) trains ``SequenceVAE`` (LSTM, latent 8, hidden 64
 Variants are ``key=value`` lists joined by ``+``: ``rank`` (shared innovation factors),
 ``lags`` (AR order of the deviations), ``likelihood`` (gaussian, student_t), ``alpha`` (a
 fixed weight instead of the learned likelihood), ``beta``, ``free_bits``, ``latent``,
-``dropout`` (share of training windows whose previous deviations the AR term does not see).
+``dropout`` (share of training windows whose previous deviations the AR term does not see),
+``cap`` (the first step's scale tied to the second step's times this factor: the offset can no
+longer carry the window's level, the code must).
 The head starts as ``fit`` starts it (the data's level and step size).
 
     python benchmarks/likelihood_variants.py --dataset etth --variants rank=3+lags=2 rank=0
@@ -38,7 +40,7 @@ from tsvae.evaluation.feature_classifier import feature_detector, summary_gaps  
 from tsvae.model.vae import SequenceVAE, vae_loss  # noqa: E402
 
 DEFAULTS = {"rank": 3, "lags": 2, "likelihood": "gaussian", "alpha": None, "beta": 1.0,
-            "free_bits": 0.0, "latent": 8, "dropout": 0.0}
+            "free_bits": 0.0, "latent": 8, "dropout": 0.0, "cap": None}
 
 
 def parse(variant: str) -> dict:
@@ -75,6 +77,7 @@ def run(name: str, variant: str, seconds: float, n_held: int) -> None:
                       likelihood=s["likelihood"])
     vae.initialise_head(x[torch.linspace(0, len(x) - 1, min(2_000, len(x))).long()])
     vae.head.teacher_dropout = s["dropout"]
+    vae.head.offset_cap = s["cap"]
     optimizer = torch.optim.Adam(vae.parameters(), 1e-3)
     start, epochs = time.perf_counter(), 0
     while time.perf_counter() - start < seconds:
@@ -96,6 +99,7 @@ def run(name: str, variant: str, seconds: float, n_held: int) -> None:
         kl = (-0.5 * (1 + log_var - mu**2 - log_var.exp())).mean(0)
         drawn = vae.decode(mu, noise=True, generator=torch.Generator().manual_seed(0),
                            scale=scale).numpy()
+        decoded = vae.decode(mu, noise=False).numpy()
     score = detection_score(real, drawn, feature_detector(), seeds=(0,)).mean
     print(f"{name} {variant or 'defaults'}: {epochs} epochs, held-out ELBO "
           f"{float(out['elbo_per_value']):.3f} nats/value, KL {float(kl.sum()):.2f} "
@@ -104,6 +108,16 @@ def run(name: str, variant: str, seconds: float, n_held: int) -> None:
     for label, w in (("real ", real), ("drawn", drawn)):
         print(f"  step std {label}", [round(float(v), 4)
                                       for v in np.diff(w, axis=1).std(axis=(0, 1))])
+    # Does the code carry each window's level? The spread of window means over windows (real,
+    # drawn, decoded levels) and how well the drawn windows' means follow their real windows'.
+    level = {k: w.mean(axis=1) for k, w in (("real", real), ("drawn", drawn),
+                                            ("decoded", decoded))}
+    follow = [float(np.corrcoef(level["real"][:, j], level["drawn"][:, j])[0, 1])
+              for j in range(real.shape[2])]
+    print("  window-level spread (std over windows, mean over features): real "
+          f"{level['real'].std(0).mean():.4f}, drawn {level['drawn'].std(0).mean():.4f}, "
+          f"decoded {level['decoded'].std(0).mean():.4f}; correlation drawn/real level "
+          f"{np.nanmean(follow):.3f}")
     print(summary_gaps(real, drawn, columns, top=4).to_string(index=False), flush=True)
 
 

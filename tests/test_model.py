@@ -102,3 +102,22 @@ def test_free_bits_keep_small_kl_dimensions_at_their_floor():
 def test_unknown_architecture():
     with pytest.raises(ValueError, match="architecture='gru'"):
         SequenceVAE(n_features=2, n_past=8, architecture="gru")
+
+
+def test_study_options_of_the_head_are_off_by_default_and_do_what_they_say():
+    """The head's study options (benchmarks/likelihood_variants.py) leave a fitted model's
+    head as it is; ``offset_cap`` ties the first step's scale and loadings to the second's."""
+    from tsvae.nn.likelihood import AutoregressiveGaussianHead
+
+    torch.manual_seed(0)
+    head = AutoregressiveGaussianHead(4, 3, rank=2, lags=2)
+    assert head.offset_cap is None and head.teacher_dropout == 0.0
+    h, x = torch.randn(5, 6, 4), torch.randn(5, 6, 3)
+    free = head(h, x)
+    assert not torch.allclose(free.log_scale[:, 0], free.log_scale[:, 1])
+    head.offset_cap = 2.0
+    tied = head(h, x)
+    torch.testing.assert_close(tied.log_scale[:, 0], free.log_scale[:, 1] + math.log(2.0))
+    torch.testing.assert_close(tied.factor[:, 0], free.factor[:, 1] * 2.0)
+    torch.testing.assert_close(tied.log_scale[:, 1:], free.log_scale[:, 1:])
+    torch.testing.assert_close(tied.mean, free.mean)  # the offset itself is still the data's

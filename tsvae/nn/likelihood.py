@@ -109,6 +109,10 @@ class AutoregressiveGaussianHead(nn.Module):
         #: Share of training windows whose real previous deviations the AR term does not see
         #: (``benchmarks/likelihood_variants.py``; 0 for every fitted model).
         self.teacher_dropout = 0.0
+        #: The first step's (the offset's) scale and loadings tied to the second step's times
+        #: this factor instead of learned on their own (``benchmarks/likelihood_variants.py``;
+        #: None for every fitted model).
+        self.offset_cap: float | None = None
 
     @torch.no_grad()
     def initialise(self, level: torch.Tensor, step_scale: torch.Tensor) -> None:
@@ -132,7 +136,15 @@ class AutoregressiveGaussianHead(nn.Module):
         coefs = (stationary_coefficients(torch.tanh(partial.unflatten(-1, (f, p))))
                  if p else None)
         factor = loadings.unflatten(-1, (f, r)) if r else None
-        return level, coefs, log_scale.clamp(LOG_SCALE_MIN, LOG_SCALE_MAX), factor
+        log_scale = log_scale.clamp(LOG_SCALE_MIN, LOG_SCALE_MAX)
+        if self.offset_cap is not None and h.shape[1] > 1:
+            # A study option: an offset no wider than a step's innovation (times the cap),
+            # so that the code, not the offset's noise, must carry each window's level.
+            log_scale = torch.cat([log_scale[:, 1:2] + math.log(self.offset_cap),
+                                   log_scale[:, 1:]], dim=1)
+            if factor is not None:
+                factor = torch.cat([factor[:, 1:2] * self.offset_cap, factor[:, 1:]], dim=1)
+        return level, coefs, log_scale, factor
 
     @property
     def df(self) -> torch.Tensor | None:

@@ -224,6 +224,8 @@ class ADF(_RateAgreement):
         # level and a constant) for all windows at once; MacKinnon's p-value as adfuller.
         from statsmodels.tsa.adfvalues import mackinnonp
 
+        if windows.shape[1] < 4:  # no regression with a degree of freedom: no test
+            return np.empty(0, dtype=np.float64)
         level, step = windows[:, :-1], np.diff(windows, axis=1)
         level = level - level.mean(axis=1, keepdims=True)
         step = step - step.mean(axis=1, keepdims=True)

@@ -547,16 +547,12 @@ class TimeSeriesVAE(BaseEstimator):
         # peak memory is reached here).
         mus = np.empty((len(chosen), self.latent_dim), dtype=np.float32)
         log_vars = np.empty_like(mus)
-        contexts = conditions = None
+        contexts = None
         with torch.inference_mode():
             for first in range(0, len(chosen), batch_size):
                 part = slice(first, first + batch_size)
                 batch = dataset.__getitems__(chosen[part].tolist())
                 batch, condition = batch if isinstance(batch, tuple) else (batch, None)
-                if condition is not None:
-                    if conditions is None:
-                        conditions = np.empty((len(chosen), condition.shape[1]), np.float32)
-                    conditions[part] = condition.numpy()
                 mu, log_var = self.vae_.encode(batch, condition)
                 past = batch[:, : self.n_past] if self.n_future else None
                 decoded = self.vae_.decode(mu, past, condition)
@@ -570,6 +566,9 @@ class TimeSeriesVAE(BaseEstimator):
                         contexts = np.empty((len(chosen), *context.shape[1:]), np.float32)
                     contexts[part] = context
         starts = dataset.starts.numpy()[chosen]
+        # A window's condition is its last row's, as the dataset serves it.
+        conditions = (None if dataset.conditions is None else
+                      dataset.conditions[torch.as_tensor(starts + dataset.length - 1)].numpy())
         series = np.searchsorted(np.array([b for _, b in bounds]), starts, side="right")
         return TrainingLatents(Latents(mus, log_vars), series.astype(np.int64), contexts,
                                conditions)

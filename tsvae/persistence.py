@@ -36,7 +36,7 @@ from tsvae.generation.samplers import AggregateSampler, Latents
 from tsvae.io import atomic_write
 from tsvae.legacy.decoding import LegacyDecoding
 from tsvae.legacy.files import LAST_LEGACY_FORMAT, legacy_decoding, legacy_params
-from tsvae.parameters import TRAINING_PARAMS, changes_since_fit, refit_required
+from tsvae.parameters import TRAINING_PARAMS, refit_required
 
 logger = logging.getLogger(__name__)
 
@@ -186,26 +186,25 @@ def _check_loadable(model, members: dict[str, bytes], path) -> None:
     """Refuse to write what :func:`load_model` would refuse (sklearn's rule: the fitted state
     and the parameters agree), so that ``save`` never loses a model.
 
-    Parameters changed by ``set_params`` after fit are compared with the fitted network, then
-    the members are checked exactly as ``load`` checks them (sizes, parameters, every field,
-    the weights against the network the parameters describe).
+    The members are checked exactly as ``load`` checks them (sizes, parameters, every field,
+    the weights against the network the parameters describe); parameters changed by
+    ``set_params`` after fit were refused before, by ``model._check_fitted``.
     """
-    problem = changes_since_fit(model)
-    if not problem:
-        try:
-            for name, payload in members.items():
-                if len(payload) > _member_cap(name):
-                    raise ValueError(f"{name} would be {len(payload)} bytes, above the limit "
-                                     f"of {_member_cap(name)} bytes that load accepts")
-            meta = parse_json(members["model.json"], "model.json")
-            meta["params"] = checks.check_params(meta["params"], type(model)().get_params())
-            _rebuild(type(model), meta, FORMAT_VERSION, members)
-        except checks.ModelFileError as err:
-            problem = f"{err.field} {err.problem}"
-        except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as err:
-            problem = _cut(err)
-    if problem:
-        raise ValueError(refit_required(f"Not saving {str(path)!r}", problem))
+    try:
+        for name, payload in members.items():
+            if len(payload) > _member_cap(name):
+                raise ValueError(f"{name} would be {len(payload)} bytes, above the limit "
+                                 f"of {_member_cap(name)} bytes that load accepts")
+        meta = parse_json(members["model.json"], "model.json")
+        meta["params"] = checks.check_params(meta["params"], type(model)().get_params())
+        _rebuild(type(model), meta, FORMAT_VERSION, members)
+    except checks.ModelFileError as err:
+        problem = f"{err.field} {err.problem}"
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as err:
+        problem = _cut(err)
+    else:
+        return
+    raise ValueError(refit_required(f"Not saving {str(path)!r}", problem))
 
 
 def _write_zip(handle, members: dict[str, bytes]) -> None:

@@ -150,9 +150,12 @@ def resolution(values: np.ndarray) -> tuple[float | None, int | None]:
     chunks = [values[first:first + _RESOLUTION_CHUNK]
               for first in range(0, len(values), _RESOLUTION_CHUNK)]
     # In float64: an int64 column's abs(-2**63) would overflow back to -2**63.
-    largest = max((float(np.abs(_finite64(part)).max(initial=0.0)) for part in chunks),
-                  default=0.0)
-    if not any(np.isfinite(part).any() for part in chunks):
+    largest, n_finite = 0.0, 0
+    for part in chunks:
+        values64 = _finite64(part)
+        largest = max(largest, float(np.abs(values64).max(initial=0.0)))
+        n_finite += len(values64)
+    if not n_finite:
         return None, None
     for decimals in range(MAX_DECIMALS + 1):
         scale = 10.0 ** decimals

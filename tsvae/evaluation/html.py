@@ -208,13 +208,7 @@ def _provenance_value(value, key=None) -> str:
         inner = list(value.values())
         if len(inner) > 1 and all(isinstance(v, dict) and v and not _is_file(v)
                                   for v in inner):
-            fields = list(dict.fromkeys(f for v in inner for f in v))
-            head = "<th></th>" + "".join(f"<th>{html.escape(str(k))}</th>" for k in value)
-            rows = "".join(
-                f"<tr><th>{html.escape(str(f))}</th>"
-                + "".join(f"<td>{_provenance_value(v[f], f) if f in v else ''}</td>"
-                          for v in inner) + "</tr>" for f in fields)
-            return f"<table class='nested'><tr>{head}</tr>{rows}</table>"
+            return _records_table(inner, header=list(value))  # a column per key
         rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{_provenance_value(v, k)}</td></tr>"
                        for k, v in value.items())
         return f"<table class='nested'>{rows}</table>"
@@ -222,14 +216,28 @@ def _provenance_value(value, key=None) -> str:
         if not value:
             return "none"
         if all(isinstance(v, dict) for v in value):
-            fields = list(dict.fromkeys(f for v in value for f in v))
-            head = "".join(f"<th>{html.escape(str(f))}</th>" for f in fields)
-            rows = "".join("<tr>" + "".join(
-                f"<td>{_provenance_value(v[f], f) if f in v else ''}</td>" for f in fields)
-                + "</tr>" for v in value)
-            return f"<table class='nested'><tr>{head}</tr>{rows}</table>"
+            return _records_table(value)  # a row per record
         return ", ".join(_provenance_value(v, key) for v in value)
     return _scalar(value, key)
+
+
+def _records_table(records: list[dict], header: list | None = None) -> str:
+    """Dicts as one table over their fields: a row per record under a header of fields, or,
+    with ``header`` (a label per record), a column per record and a row per field."""
+    fields = list(dict.fromkeys(f for record in records for f in record))
+
+    def cell(record, field):
+        return f"<td>{_provenance_value(record[field], field) if field in record else ''}</td>"
+
+    def head(labels):
+        return "".join(f"<th>{html.escape(str(label))}</th>" for label in labels)
+
+    if header is None:
+        rows = "".join("<tr>" + "".join(cell(r, f) for f in fields) + "</tr>" for r in records)
+        return f"<table class='nested'><tr>{head(fields)}</tr>{rows}</table>"
+    rows = "".join(f"<tr>{head([f])}" + "".join(cell(r, f) for r in records) + "</tr>"
+                   for f in fields)
+    return f"<table class='nested'><tr><th></th>{head(header)}</tr>{rows}</table>"
 
 
 def _provenance(meta: dict) -> str:

@@ -786,6 +786,7 @@ def generate_series(model, length: int, *, method: str = "aggregate", context=No
     scaled = np.concatenate(chunks, axis=1)[:, :length]
     values = model.to_output_units(scaled)
 
+    asked = None if condition is None else model.condition_encoder_.values(conditions)
     frames = []
     for series_values, series_last, series_id in zip(values, last, ids, strict=True):
         frame = pd.DataFrame(series_values, columns=pd.Index(model.columns_, tupleize_cols=False),
@@ -794,8 +795,7 @@ def generate_series(model, length: int, *, method: str = "aggregate", context=No
             frame = model.output_schema.cast(frame)
         if model.id_col_ is not None and series_id is not None:
             frame.insert(0, model.id_col_, series_id)
-        if condition is not None:
-            asked = model.condition_encoder_.values(conditions)
+        if asked is not None:
             for name in asked.columns:  # an array keeps the dtype (a scalar: float64)
                 frame[name] = np.repeat(asked[name].to_numpy()[:1], len(frame))
         frames.append(frame)
